@@ -215,7 +215,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(msg) => {
-            eprintln!("exm: {msg}\n\n{USAGE}");
+            eprintln!("exm: {msg}\nRun 'exm --help' for usage.");
             return ExitCode::from(2);
         }
     };
