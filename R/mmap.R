@@ -1,0 +1,322 @@
+#' Map a file as a typed vector
+#'
+#' `mmap()` maps a file (or a byte range of it) into memory and returns an
+#' `mmap` object that is indexed and assigned like an R vector: `m[i]` reads
+#' elements from the file, `m[i] <- value` writes them. Nothing proportional
+#' to the file's size happens when mapping; pages are read on demand.
+#'
+#' A mapping survives [saveRDS()]/[readRDS()]: the restored object re-maps
+#' the file by path, with the same type, offset, length, byte order, dim and
+#' hooks, on first use.
+#'
+#' @param file Path of the file to map.
+#' @param mode The element type: a [types] constructor such as `int16()`, or a
+#'   base prototype such as `integer()`.
+#' @param extractFUN,replaceFUN Optional functions applied to every extracted
+#'   vector and to every replacement value.
+#' @param prot Protection, from [mmapFlags()]: `"PROT_READ"`, `"PROT_WRITE"`.
+#' @param flags `mmapFlags("MAP_SHARED")` (writes reach the file) or
+#'   `mmapFlags("MAP_PRIVATE")` (writes stay in this process).
+#' @param len Bytes to map; by default to the end of the file.
+#' @param off Byte offset of the first element; any offset, aligned or not,
+#'   beyond 2 GiB too.
+#' @param endian Byte order of the data: `"little"`, `"big"` or `"swap"`
+#'   (the opposite of this platform's).
+#' @param ... Unused.
+#' @return An object of class `mmap`.
+#' @seealso [as.mmap()], [munmap()], [types]
+#' @examples
+#' f <- tempfile()
+#' writeBin(1:10, f, size = 2)
+#' m <- mmap(f, int16())
+#' m[1:3]
+#' m[2] <- -5L
+#' m[]
+#' munmap(m)
+#' unlink(f)
+#' @export
+mmap <- function(file, mode = int32(), extractFUN = NULL, replaceFUN = NULL,
+                 prot = mmapFlags("PROT_READ", "PROT_WRITE"),
+                 flags = mmapFlags("MAP_SHARED"), len, off = 0L,
+                 endian = .Platform$endian, ...) {
+  check_string(file)
+  if (!file.exists(file)) {
+    mmap_abort(sprintf("`file` '%s' does not exist.", file), "mmap_error_io")
+  }
+  mode <- as.Ctype(mode)
+  endian <- check_endian(endian)
+  check_count(off)
+  if (missing(len) || is.null(len)) {
+    len <- -1  # to the end of the file
+  } else {
+    check_count(len)
+  }
+  check_hook(extractFUN)
+  check_hook(replaceFUN)
+  prot <- as.integer(prot)
+  private <- bitwAnd(as.integer(flags), mmapFlags("MAP_PRIVATE")) != 0L
+  path <- normalizePath(file, mustWork = TRUE)
+  handle <- rs(mm_open_(path, as.double(off), as.double(len), prot, private))
+  bytes <- rs(mm_info_(handle))$bytes
+  m <- new_mmap(handle, path, mode, endian, as.double(off), bytes, prot, private,
+                extractFUN, replaceFUN)
+  trailing <- rs(mm_length_(handle, spec_of(m)))[2]
+  if (trailing > 0) {
+    warning(sprintf("%s: %d trailing byte%s of '%s' do not make a whole %s element and are left out",
+                    "mmap", as.integer(trailing), if (trailing == 1) "" else "s", file,
+                    mode$name), call. = FALSE)
+  }
+  m
+}
+
+new_mmap <- function(handle, file, mode, endian, off, bytes, prot, private,
+                     extractFUN = NULL, replaceFUN = NULL, dim = NULL) {
+  structure(
+    list(handle = handle, file = file, mode = mode, endian = endian, off = off,
+         bytes = bytes, prot = prot, private = private, extractFUN = extractFUN,
+         replaceFUN = replaceFUN, dim = dim),
+    class = "mmap"
+  )
+}
+
+check_endian <- function(endian, call = sys.call(-1)) {
+  check_string(endian, call = call)
+  if (identical(endian, "swap")) {
+    endian <- if (.Platform$endian == "little") "big" else "little"
+  }
+  if (!endian %in% c("little", "big")) {
+    mmap_abort(sprintf("`endian` must be \"little\", \"big\" or \"swap\", not \"%s\".", endian),
+               "mmap_error_type", call = call)
+  }
+  endian
+}
+
+check_hook <- function(f, arg = deparse(substitute(f)), call = sys.call(-1)) {
+  if (!is.null(f) && !is.function(f)) {
+    mmap_abort(sprintf("`%s` must be a function or NULL, not %s.", arg, describe(f)),
+               "mmap_error_type", call = call)
+  }
+}
+
+# The type description the Rust side reads.
+spec_of <- function(x) {
+  spec <- unclass(.subset2(x, "mode"))
+  attr(spec, "bytes") <- NULL
+  spec$endian <- .subset2(x, "endian")
+  spec
+}
+
+# The live handle of `x`, re-mapping the file after readRDS().
+handle_of <- function(x, call = sys.call(-1)) {
+  if (!is.mmap(x)) {
+    mmap_abort(sprintf("`x` must be an mmap object, not %s.", describe(x)), "mmap_error_type",
+               call = call)
+  }
+  handle <- .subset2(x, "handle")
+  state <- rs(mm_state_(handle), call = call)
+  if (state == "unmapped") {
+    mmap_abort("the mapping was released with munmap(); map the file again with mmap().",
+               "mmap_error_unmapped", call = call)
+  }
+  if (state == "detached") {
+    file <- .subset2(x, "file")
+    if (!file.exists(file)) {
+      mmap_abort(sprintf("cannot re-map '%s': the file no longer exists.", file),
+                 "mmap_error_io", call = call)
+    }
+    rs(mm_attach_(handle, file, .subset2(x, "off"), .subset2(x, "bytes"),
+                  .subset2(x, "prot"), .subset2(x, "private")), call = call)
+  }
+  handle
+}
+
+#' Release a mapping
+#'
+#' Invalidates `x` (and every copy of it) at once. Memory still read by a
+#' zero-copy view or the pool stays mapped until they let go.
+#'
+#' @param x An `mmap` object.
+#' @return `munmap()`: invisibly, `TRUE` if `x` was mapped. `is.mmap()`: a logical.
+#' @examples
+#' m <- as.mmap(1:10)
+#' is.mmap(m)
+#' munmap(m)
+#' try(m[1])
+#' @export
+munmap <- function(x) {
+  if (!is.mmap(x)) {
+    mmap_abort(sprintf("`x` must be an mmap object, not %s.", describe(x)), "mmap_error_type")
+  }
+  invisible(rs(mm_close_(.subset2(x, "handle"))))
+}
+
+#' @rdname munmap
+#' @export
+is.mmap <- function(x) inherits(x, "mmap")
+
+#' Convert an R vector to a mapped file
+#'
+#' Writes `x` to `file` in the chosen on-disk type and maps it.
+#'
+#' @param x A raw, logical, integer, double, complex or `bit64::integer64`
+#'   vector or matrix.
+#' @param mode The on-disk type; by default the one matching `typeof(x)`.
+#' @param file Path of the file to create (overwritten if it exists).
+#' @param ... Passed to [mmap()] (e.g. `endian`).
+#' @return An `mmap` object; a matrix keeps its `dim`.
+#' @examples
+#' m <- as.mmap(c(1.5, 2.5, NA))
+#' m[]
+#' munmap(m)
+#' i <- as.mmap(1:100, mode = int8())
+#' sum(i[])
+#' munmap(i)
+#' @export
+as.mmap <- function(x, mode, file, ...) UseMethod("as.mmap")
+
+#' @export
+as.mmap.default <- function(x, mode = as.Ctype(x), file = tempmmap(), ...) {
+  if (!(is.atomic(x) && typeof(x) %in% c("raw", "logical", "integer", "double", "complex"))) {
+    mmap_abort(sprintf("`x` must be a raw, logical, integer, double or complex vector, not %s.",
+                       describe(x)), "mmap_error_type")
+  }
+  mode <- as.Ctype(mode)
+  check_string(file)
+  rs(mm_create_(path.expand(file), as.double(length(x)) * attr(mode, "bytes")))
+  m <- mmap(file, mode, ...)
+  if (length(x) > 0L) {
+    d <- dim(x)
+    dim(x) <- NULL
+    m[] <- x
+    if (!is.null(d)) dim(m) <- d
+  }
+  m
+}
+
+#' @export
+as.mmap.mmap <- function(x, mode, file, ...) x
+
+#' A temporary file name for a mapping
+#'
+#' @param tmpdir Directory of the file.
+#' @return A path (the file is not created).
+#' @examples
+#' tempmmap()
+#' @export
+tempmmap <- function(tmpdir = tempdir()) tempfile("mmap", tmpdir = tmpdir, fileext = ".bin")
+
+#' Size of a mapping or a type in bytes
+#'
+#' @param x An `mmap` object or a type.
+#' @return A double: bytes mapped, or bytes per element of a type.
+#' @examples
+#' m <- as.mmap(1:10)
+#' nbytes(m)
+#' nbytes(int16())
+#' munmap(m)
+#' @export
+nbytes <- function(x) UseMethod("nbytes")
+
+#' @export
+nbytes.mmap <- function(x) rs(mm_info_(handle_of(x)))$bytes
+
+#' @export
+nbytes.default <- function(x) as.double(sizeof(x))
+
+#' @export
+length.mmap <- function(x) {
+  n <- rs(mm_length_(handle_of(x), spec_of(x)))[1]
+  if (n <= .Machine$integer.max) as.integer(n) else n
+}
+
+#' @export
+`length<-.mmap` <- function(x, value) {
+  mmap_abort("a mapping has a fixed length; map a different `len` with mmap() instead.",
+             "mmap_error_type")
+}
+
+#' Flags for mapping, protection, syncing and advice
+#'
+#' Combines named flags into the integer the system call takes.
+#'
+#' @param ... Flag names as strings, e.g. `"PROT_READ"`, `"MAP_SHARED"`,
+#'   `"MS_SYNC"`, `"MADV_RANDOM"`.
+#' @return An integer (the bitwise OR of the flags).
+#' @examples
+#' mmapFlags("PROT_READ", "PROT_WRITE")
+#' @export
+mmapFlags <- function(...) {
+  names <- unlist(list(...), use.names = FALSE)
+  if (!is.character(names)) {
+    mmap_abort("`...` must be flag names given as strings, such as \"PROT_READ\".", "mmap_error_type")
+  }
+  unknown <- setdiff(names, names(flag_values))
+  if (length(unknown)) {
+    mmap_abort(sprintf("unknown flag%s: %s.", if (length(unknown) > 1) "s" else "",
+                       paste(unknown, collapse = ", ")), "mmap_error_type")
+  }
+  Reduce(bitwOr, flag_values[names], 0L)
+}
+
+flag_values <- c(
+  PROT_NONE = 0L, PROT_READ = 1L, PROT_WRITE = 2L, PROT_EXEC = 4L,
+  MAP_SHARED = 1L, MAP_PRIVATE = 2L,
+  MS_ASYNC = 1L, MS_INVALIDATE = 2L, MS_SYNC = 4L,
+  MADV_NORMAL = 0L, MADV_RANDOM = 1L, MADV_SEQUENTIAL = 2L, MADV_WILLNEED = 3L,
+  MADV_DONTNEED = 4L
+)
+
+#' Flush, protect or advise a mapping
+#'
+#' `msync()` writes changed pages back to the file; `mprotect()` changes the
+#' mapping's protection (writing through a mapping without `PROT_WRITE` is an
+#' R error, never a crash); `madvise()` tells the kernel how the mapping will
+#' be read. `pagesize()` is the system's page size.
+#'
+#' @param x An `mmap` object.
+#' @param flags `mmapFlags("MS_ASYNC")` (schedule) or `mmapFlags("MS_SYNC")` (wait).
+#' @param prot New protection from [mmapFlags()].
+#' @param advice One of `"normal"`, `"random"`, `"sequential"`, `"willneed"`,
+#'   `"dontneed"`, or the matching `mmapFlags("MADV_...")`.
+#' @return `x`, invisibly; `pagesize()` returns a number.
+#' @examples
+#' m <- as.mmap(1:10)
+#' msync(m)
+#' madvise(m, "sequential")
+#' mprotect(m, mmapFlags("PROT_READ"))
+#' try(m[1] <- 5L)
+#' munmap(m)
+#' pagesize()
+#' @export
+msync <- function(x, flags = mmapFlags("MS_ASYNC")) {
+  asynchronous <- bitwAnd(as.integer(flags), mmapFlags("MS_SYNC")) == 0L
+  rs(mm_msync_(handle_of(x), asynchronous))
+  invisible(x)
+}
+
+#' @rdname msync
+#' @export
+mprotect <- function(x, prot) {
+  rs(mm_mprotect_(handle_of(x), as.integer(prot)))
+  invisible(x)
+}
+
+#' @rdname msync
+#' @export
+madvise <- function(x, advice) {
+  if (is.numeric(advice) && length(advice) == 1L) {
+    codes <- flag_values[startsWith(names(flag_values), "MADV_")]
+    name <- names(codes)[match(as.integer(advice), codes)]
+    if (is.na(name)) {
+      mmap_abort(sprintf("`advice` %s is not a known MADV_ flag.", format(advice)), "mmap_error_type")
+    }
+    advice <- name
+  }
+  check_string(advice)
+  rs(mm_madvise_(handle_of(x), advice))
+  invisible(x)
+}
+
+#' @rdname msync
+#' @export
+pagesize <- function() mm_pagesize_()

@@ -1,0 +1,12 @@
+// R loads this file's R_init_mmap; it hands over to the Rust side.
+#include <R.h>
+#include <Rinternals.h>
+#include <R_ext/Rdynload.h>
+
+void R_init_mmap_extendr(DllInfo *dll);
+void register_extendr_panic_hook(void);
+
+void R_init_mmap(DllInfo *dll) {
+    register_extendr_panic_hook();
+    R_init_mmap_extendr(dll);
+}

@@ -1,0 +1,529 @@
+//! Decoding stored bytes into R's vectors and encoding R's vectors into stored bytes.
+//!
+//! Every function here works on plain slices: the caller supplies the mapped bytes
+//! and the R vector's memory, so this module is pure and testable without R.
+
+use byteorder::{BigEndian, ByteOrder, LittleEndian};
+
+use crate::dtype::{DType, Endian, Kind, RKind};
+use crate::error::{MmError, Result};
+use crate::index::{Selection, NA_POS};
+
+/// R's `NA_integer_` (and the NA of logicals).
+pub const NA_INT: i32 = i32::MIN;
+/// R's `NA_real_`: a NaN whose low word is 1954.
+pub const NA_REAL_BITS: u64 = 0x7FF0_0000_0000_07A2;
+/// The real32 NA on disk: a quiet NaN carrying R's payload 1954.
+pub const REAL32_NA_BITS: u32 = 0x7FC0_07A2;
+const REAL32_NAN_BITS: u32 = 0x7FC0_0000;
+const LOGI8_NA: u8 = 0x80;
+
+pub fn na_real() -> f64 {
+    f64::from_bits(NA_REAL_BITS)
+}
+
+/// R's `R_IsNA`: NA, as opposed to any other NaN.
+pub fn is_r_na(x: f64) -> bool {
+    x.is_nan() && (x.to_bits() & 0xFFFF_FFFF) == 1954
+}
+
+/// Destination of an extraction: the memory of a freshly allocated R vector.
+pub enum OutBuf<'a> {
+    Raw(&'a mut [u8]),
+    Logical(&'a mut [i32]),
+    Integer(&'a mut [i32]),
+    Double(&'a mut [f64]),
+    Complex(&'a mut [[f64; 2]]),
+    Int64(&'a mut [i64]),
+}
+
+/// Source of a replacement: the memory of an R vector.
+#[derive(Clone, Copy)]
+pub enum InBuf<'a> {
+    Raw(&'a [u8]),
+    Logical(&'a [i32]),
+    Integer(&'a [i32]),
+    Double(&'a [f64]),
+    Complex(&'a [[f64; 2]]),
+    Int64(&'a [i64]),
+}
+
+impl OutBuf<'_> {
+    fn len(&self) -> usize {
+        match self {
+            OutBuf::Raw(o) => o.len(),
+            OutBuf::Logical(o) | OutBuf::Integer(o) => o.len(),
+            OutBuf::Double(o) => o.len(),
+            OutBuf::Complex(o) => o.len(),
+            OutBuf::Int64(o) => o.len(),
+        }
+    }
+
+    fn rkind(&self) -> RKind {
+        match self {
+            OutBuf::Raw(_) => RKind::Raw,
+            OutBuf::Logical(_) => RKind::Logical,
+            OutBuf::Integer(_) => RKind::Integer,
+            OutBuf::Double(_) => RKind::Double,
+            OutBuf::Complex(_) => RKind::Complex,
+            OutBuf::Int64(_) => RKind::Integer64,
+        }
+    }
+}
+
+impl InBuf<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            InBuf::Raw(v) => v.len(),
+            InBuf::Logical(v) | InBuf::Integer(v) => v.len(),
+            InBuf::Double(v) => v.len(),
+            InBuf::Complex(v) => v.len(),
+            InBuf::Int64(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn at(&self, k: usize) -> Num {
+        match self {
+            InBuf::Raw(v) => Num::Int(v[k] as i64),
+            InBuf::Logical(v) | InBuf::Integer(v) => {
+                if v[k] == NA_INT { Num::Na } else { Num::Int(v[k] as i64) }
+            }
+            InBuf::Double(v) => {
+                let x = v[k];
+                if is_r_na(x) { Num::Na } else { Num::Real(x) }
+            }
+            InBuf::Int64(v) => {
+                if v[k] == i64::MIN { Num::Na } else { Num::Int(v[k]) }
+            }
+            InBuf::Complex(v) => Num::Cplx(v[k][0], v[k][1]),
+        }
+    }
+}
+
+/// One replacement value, as R meant it.
+#[derive(Clone, Copy, Debug)]
+enum Num {
+    Na,
+    Int(i64),
+    Real(f64),
+    Cplx(f64, f64),
+}
+
+impl Num {
+    fn text(self) -> String {
+        match self {
+            Num::Na => "NA".into(),
+            Num::Int(v) => v.to_string(),
+            Num::Real(x) => format!("{x}"),
+            Num::Cplx(re, im) => format!("{re}{im:+}i"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Extraction
+
+/// Elements past which extraction is split across threads.
+const PARALLEL_MIN: usize = 1 << 20;
+
+fn threads_for(n: usize) -> usize {
+    if n < PARALLEL_MIN {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8)
+}
+
+/// Decodes `sel` of `bytes` into `out`, one `size`-byte element at a time.
+fn gather<T, F>(bytes: &[u8], size: usize, sel: &Selection, out: &mut [T], na: T, decode: F)
+where
+    T: Copy + Send,
+    F: Fn(&[u8]) -> T + Sync,
+{
+    match sel {
+        Selection::Range { start, len } => {
+            let from = *start as usize * size;
+            let src = &bytes[from..from + *len as usize * size];
+            let threads = threads_for(out.len());
+            if threads == 1 {
+                for (o, b) in out.iter_mut().zip(src.chunks_exact(size)) {
+                    *o = decode(b);
+                }
+                return;
+            }
+            let per = out.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                for (o, s) in out.chunks_mut(per).zip(src.chunks(per * size)) {
+                    let decode = &decode;
+                    scope.spawn(move || {
+                        for (o, b) in o.iter_mut().zip(s.chunks_exact(size)) {
+                            *o = decode(b);
+                        }
+                    });
+                }
+            });
+        }
+        Selection::Positions(positions) => {
+            for (o, &p) in out.iter_mut().zip(positions) {
+                *o = if p == NA_POS {
+                    na
+                } else {
+                    let at = p as usize * size;
+                    decode(&bytes[at..at + size])
+                };
+            }
+        }
+    }
+}
+
+/// Bulk copy for types whose stored bytes already are R's representation.
+fn copy_range(src: &[u8], dst: &mut [u8]) {
+    let threads = threads_for(dst.len() / 8);
+    if threads == 1 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let per = dst.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (d, s) in dst.chunks_mut(per).zip(src.chunks(per)) {
+            scope.spawn(move || d.copy_from_slice(s));
+        }
+    });
+}
+
+/// Whether extraction of this type is a plain byte copy.
+fn is_verbatim(dtype: &DType) -> bool {
+    dtype.endian.is_native()
+        && matches!(dtype.kind, Kind::UChar | Kind::Int32 | Kind::Int64 | Kind::Real64 | Kind::Cplx)
+}
+
+fn out_bytes<'a>(out: &'a mut OutBuf<'_>) -> &'a mut [u8] {
+    match out {
+        OutBuf::Raw(o) => o,
+        OutBuf::Logical(o) | OutBuf::Integer(o) => bytemuck::cast_slice_mut(o),
+        OutBuf::Double(o) => bytemuck::cast_slice_mut(o),
+        OutBuf::Complex(o) => bytemuck::cast_slice_mut(o),
+        OutBuf::Int64(o) => bytemuck::cast_slice_mut(o),
+    }
+}
+
+/// Extracts the elements `sel` of a mapping whose bytes are `bytes` into `out`.
+/// `sel` must already be resolved against `bytes.len() / dtype.bytes()`.
+pub fn extract(dtype: &DType, bytes: &[u8], sel: &Selection, mut out: OutBuf<'_>) -> Result<()> {
+    if out.rkind() != dtype.info().rkind {
+        return Err(MmError::Type(format!(
+            "internal: {} extracts to {:?}, not {:?}",
+            dtype.name(),
+            dtype.info().rkind,
+            out.rkind()
+        )));
+    }
+    if out.len() as u64 != sel.len() {
+        return Err(MmError::Type("internal: output length differs from the selection".into()));
+    }
+    if let (true, Selection::Range { start, len }) = (is_verbatim(dtype), sel) {
+        let size = dtype.bytes();
+        let from = *start as usize * size;
+        copy_range(&bytes[from..from + *len as usize * size], out_bytes(&mut out));
+        return Ok(());
+    }
+    match dtype.endian {
+        Endian::Little => extract_in::<LittleEndian>(dtype, bytes, sel, out),
+        Endian::Big => extract_in::<BigEndian>(dtype, bytes, sel, out),
+    }
+    Ok(())
+}
+
+fn extract_in<B: ByteOrder>(dtype: &DType, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) {
+    let size = dtype.bytes();
+    let sentinel = dtype.sentinel;
+    // Small integers become R integers; a sentinel value reads as NA.
+    let int = |v: i64| if Some(v) == sentinel { NA_INT } else { v as i32 };
+    let na = na_real();
+    match (dtype.kind, out) {
+        (Kind::UChar, OutBuf::Raw(o)) => gather(bytes, size, sel, o, 0, |b| b[0]),
+        (Kind::Int8, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(b[0] as i8 as i64)),
+        (Kind::UInt8, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(b[0] as i64)),
+        (Kind::Int16, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_i16(b) as i64)),
+        (Kind::UInt16, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_u16(b) as i64)),
+        (Kind::Int24, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_i24(b) as i64)),
+        (Kind::UInt24, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_u24(b) as i64)),
+        (Kind::Int32, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| B::read_i32(b)),
+        (Kind::UInt32, OutBuf::Double(o)) => gather(bytes, size, sel, o, na, |b| {
+            let v = B::read_u32(b) as i64;
+            if Some(v) == sentinel { na } else { v as f64 }
+        }),
+        (Kind::Int64, OutBuf::Int64(o)) => gather(bytes, size, sel, o, i64::MIN, |b| B::read_i64(b)),
+        (Kind::Real32, OutBuf::Double(o)) => gather(bytes, size, sel, o, na, |b| {
+            let bits = B::read_u32(b);
+            if bits == REAL32_NA_BITS { na } else { f32::from_bits(bits) as f64 }
+        }),
+        (Kind::Real64, OutBuf::Double(o)) => gather(bytes, size, sel, o, na, |b| B::read_f64(b)),
+        (Kind::Cplx, OutBuf::Complex(o)) => {
+            gather(bytes, size, sel, o, [na, na], |b| [B::read_f64(&b[..8]), B::read_f64(&b[8..])])
+        }
+        (Kind::Logi8, OutBuf::Logical(o)) => gather(bytes, size, sel, o, NA_INT, |b| match b[0] {
+            0 => 0,
+            LOGI8_NA => NA_INT,
+            _ => 1,
+        }),
+        (Kind::Logi32, OutBuf::Logical(o)) => gather(bytes, size, sel, o, NA_INT, |b| match B::read_i32(b) {
+            0 => 0,
+            NA_INT => NA_INT,
+            _ => 1,
+        }),
+        // `extract` checked that the output kind matches the type's row.
+        _ => unreachable!("output kind checked against the type table"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Replacement
+
+/// What a replacement did that R reports as a warning.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReplaceReport {
+    /// The number of positions was not a multiple of the number of values.
+    pub uneven_recycling: bool,
+}
+
+/// Writes `value` (recycled like R) to the elements `sel`. All values are checked
+/// before the first byte is written, so a bad value leaves the mapping unchanged.
+pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_>) -> Result<ReplaceReport> {
+    let n = sel.len() as usize;
+    if n == 0 {
+        return Ok(ReplaceReport::default());
+    }
+    if value.is_empty() {
+        return Err(MmError::Value("replacement has length zero".into()));
+    }
+    if sel.has_na() {
+        return Err(MmError::Index("NA indices are not allowed in a replacement".into()));
+    }
+    let size = dtype.bytes();
+    let used = value.len().min(n);
+    let report = ReplaceReport { uneven_recycling: n % value.len() != 0 || value.len() > n };
+
+    // Same representation, one value per position: write straight through.
+    if let (Selection::Range { start, .. }, true) = (sel, used == n && verbatim_input(dtype, &value)) {
+        let from = *start as usize * size;
+        let src = in_bytes(&value);
+        bytes[from..from + n * size].copy_from_slice(&src[..n * size]);
+        return Ok(report);
+    }
+
+    let mut encoded = vec![0u8; used * size];
+    match dtype.endian {
+        Endian::Little => encode_all::<LittleEndian>(dtype, value, sel, &mut encoded)?,
+        Endian::Big => encode_all::<BigEndian>(dtype, value, sel, &mut encoded)?,
+    }
+    scatter(bytes, size, sel, &encoded);
+    Ok(report)
+}
+
+fn verbatim_input(dtype: &DType, value: &InBuf<'_>) -> bool {
+    dtype.endian.is_native()
+        && matches!(
+            (dtype.kind, value),
+            (Kind::UChar, InBuf::Raw(_))
+                | (Kind::Int32, InBuf::Integer(_))
+                | (Kind::Real64, InBuf::Double(_))
+                | (Kind::Cplx, InBuf::Complex(_))
+                | (Kind::Int64, InBuf::Int64(_))
+        )
+}
+
+fn in_bytes<'a>(value: &InBuf<'a>) -> &'a [u8] {
+    match *value {
+        InBuf::Raw(v) => v,
+        InBuf::Logical(v) | InBuf::Integer(v) => bytemuck::cast_slice(v),
+        InBuf::Double(v) => bytemuck::cast_slice(v),
+        InBuf::Complex(v) => bytemuck::cast_slice(v),
+        InBuf::Int64(v) => bytemuck::cast_slice(v),
+    }
+}
+
+/// Copies encoded values (recycled) to their positions.
+fn scatter(bytes: &mut [u8], size: usize, sel: &Selection, encoded: &[u8]) {
+    let used = encoded.len() / size;
+    match sel {
+        Selection::Range { start, len } => {
+            let from = *start as usize * size;
+            let dst = &mut bytes[from..from + *len as usize * size];
+            for (k, d) in dst.chunks_exact_mut(size).enumerate() {
+                let v = k % used;
+                d.copy_from_slice(&encoded[v * size..v * size + size]);
+            }
+        }
+        Selection::Positions(positions) => {
+            if size == 8 && used == positions.len() {
+                // The common shape (one double per position) avoids the modulo.
+                for (&p, src) in positions.iter().zip(encoded.chunks_exact(8)) {
+                    let at = p as usize * 8;
+                    bytes[at..at + 8].copy_from_slice(src);
+                }
+                return;
+            }
+            for (k, &p) in positions.iter().enumerate() {
+                let v = k % used;
+                let at = p as usize * size;
+                bytes[at..at + size].copy_from_slice(&encoded[v * size..v * size + size]);
+            }
+        }
+    }
+}
+
+fn encode_all<B: ByteOrder>(dtype: &DType, value: InBuf<'_>, sel: &Selection, encoded: &mut [u8]) -> Result<()> {
+    let size = dtype.bytes();
+    for (k, slot) in encoded.chunks_exact_mut(size).enumerate() {
+        if let Err(refusal) = encode_one::<B>(dtype, value.at(k), slot) {
+            return Err(refusal.into_error(dtype, sel.get(k as u64) + 1));
+        }
+    }
+    Ok(())
+}
+
+/// Why one value could not be stored; the caller adds where it was headed.
+enum Refusal {
+    Range(Num),
+    NoNa,
+    Sentinel(Num),
+    Type(&'static str),
+}
+
+impl Refusal {
+    fn into_error(self, dtype: &DType, position: u64) -> MmError {
+        let name = dtype.name().to_string();
+        match self {
+            Refusal::Range(v) => MmError::Range { value: v.text(), position, dtype: name, range: dtype.range_text() },
+            Refusal::NoNa => MmError::NoNa { position, dtype: name },
+            Refusal::Sentinel(v) => MmError::Sentinel { value: v.text(), position, dtype: name },
+            Refusal::Type(what) => MmError::Type(format!("cannot write {what} values to a {name} mapping")),
+        }
+    }
+}
+
+/// The integer a value stands for: R's `as.integer()` truncation toward zero.
+/// `Ok(None)` is NA (NaN counts as NA, as in `as.integer(NaN)`).
+fn integral(v: Num, min: i64, max: i64) -> std::result::Result<Option<i64>, Refusal> {
+    match v {
+        Num::Na => Ok(None),
+        Num::Int(i) if i >= min && i <= max => Ok(Some(i)),
+        Num::Int(_) => Err(Refusal::Range(v)),
+        Num::Real(x) if x.is_nan() => Ok(None),
+        Num::Real(x) => {
+            let t = x.trunc();
+            // Compare as doubles first: casting a huge double to i64 would saturate.
+            if t >= min as f64 && t <= max as f64 && (t as i64) >= min && (t as i64) <= max {
+                Ok(Some(t as i64))
+            } else {
+                Err(Refusal::Range(v))
+            }
+        }
+        Num::Cplx(..) => Err(Refusal::Type("complex")),
+    }
+}
+
+fn encode_one<B: ByteOrder>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+    let info = dtype.info();
+    match dtype.kind {
+        Kind::Real64 => B::write_f64(slot, as_real(v)?),
+        Kind::Real32 => {
+            let bits = match v {
+                Num::Na => REAL32_NA_BITS,
+                _ => {
+                    let x = as_real(v)?;
+                    if x.is_nan() {
+                        REAL32_NAN_BITS
+                    } else if x.is_finite() && x.abs() > f32::MAX as f64 {
+                        return Err(Refusal::Range(v));
+                    } else {
+                        (x as f32).to_bits()
+                    }
+                }
+            };
+            B::write_u32(slot, bits);
+        }
+        Kind::Cplx => {
+            let (re, im) = match v {
+                Num::Na => (na_real(), na_real()),
+                Num::Cplx(re, im) => (re, im),
+                other => (as_real(other)?, 0.0),
+            };
+            B::write_f64(&mut slot[..8], re);
+            B::write_f64(&mut slot[8..], im);
+        }
+        Kind::Logi8 | Kind::Logi32 => {
+            let flag = match v {
+                Num::Na => None,
+                Num::Int(i) => Some(i != 0),
+                Num::Real(x) if x.is_nan() => None,
+                Num::Real(x) => Some(x != 0.0),
+                Num::Cplx(..) => return Err(Refusal::Type("complex")),
+            };
+            if dtype.kind == Kind::Logi8 {
+                slot[0] = flag.map_or(LOGI8_NA, u8::from);
+            } else {
+                B::write_i32(slot, flag.map_or(NA_INT, i32::from));
+            }
+        }
+        Kind::UChar => match integral(v, 0, 255)? {
+            Some(i) => slot[0] = i as u8,
+            None => return Err(Refusal::NoNa),
+        },
+        _ => {
+            let stored = match integral(v, info.min, info.max)? {
+                Some(i) if Some(i) == dtype.sentinel => return Err(Refusal::Sentinel(v)),
+                Some(i) => i,
+                None => match (dtype.kind, dtype.sentinel) {
+                    (_, Some(s)) => s,
+                    (Kind::Int32, None) => NA_INT as i64,
+                    (Kind::Int64, None) => i64::MIN,
+                    _ => return Err(Refusal::NoNa),
+                },
+            };
+            write_int::<B>(dtype.kind, slot, stored);
+        }
+    }
+    Ok(())
+}
+
+fn as_real(v: Num) -> std::result::Result<f64, Refusal> {
+    match v {
+        Num::Na => Ok(na_real()),
+        Num::Int(i) => Ok(i as f64),
+        Num::Real(x) => Ok(x),
+        Num::Cplx(..) => Err(Refusal::Type("complex")),
+    }
+}
+
+fn write_int<B: ByteOrder>(kind: Kind, slot: &mut [u8], v: i64) {
+    match kind {
+        Kind::Int8 | Kind::UInt8 => slot[0] = v as u8,
+        Kind::Int16 | Kind::UInt16 => B::write_u16(slot, v as u16),
+        Kind::Int24 | Kind::UInt24 => B::write_u24(slot, (v as u32) & 0x00FF_FFFF),
+        Kind::Int32 | Kind::UInt32 => B::write_u32(slot, v as u32),
+        Kind::Int64 => B::write_i64(slot, v),
+        _ => unreachable!("write_int is only called for integer kinds"),
+    }
+}
+
+/// Turns int64 values (held as bit patterns in an R double vector) into
+/// doubles, in place. NA stays NA. Returns whether any value lost precision.
+pub fn int64_to_double(values: &mut [f64]) -> bool {
+    let mut lossy = false;
+    for v in values.iter_mut() {
+        let i = v.to_bits() as i64;
+        *v = if i == i64::MIN {
+            na_real()
+        } else {
+            let d = i as f64;
+            lossy |= d as i128 != i as i128;
+            d
+        };
+    }
+    lossy
+}

@@ -1,0 +1,16 @@
+//! The pure-Rust core of the R package `mmap`: the type table, codecs, index
+//! resolution and file mappings. Nothing here knows about R's API; the extendr
+//! crate hands in slices of R's memory and gets plain results back.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod codec;
+pub mod dtype;
+pub mod error;
+pub mod index;
+
+pub use dtype::{DType, Endian, Kind, RKind};
+pub use error::{MmError, Result};
+pub mod map;
+pub mod vector;
+#[cfg_attr(unix, path = "os/unix.rs")]
+mod os;

@@ -1,0 +1,321 @@
+//! A file mapped into memory, shared between every R object that views it.
+//!
+//! `Mapping` is handed around as `Arc<Mapping>`: `munmap()` drops the R handle's
+//! reference at once, and the pages go away only when the last holder (a
+//! zero-copy view, a pool entry) lets go.
+
+use std::fs::{File, OpenOptions};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::error::{MmError, Result};
+use crate::os;
+pub use crate::os::Advice;
+
+pub const PROT_READ: i32 = os::PROT_READ;
+pub const PROT_WRITE: i32 = os::PROT_WRITE;
+pub const PROT_NONE: i32 = os::PROT_NONE;
+
+/// How to map a file.
+#[derive(Clone, Debug)]
+pub struct MapOptions {
+    /// Byte offset into the file; any value, page-aligned or not.
+    pub offset: u64,
+    /// Bytes to map; `None` maps to the end of the file.
+    pub len: Option<u64>,
+    /// `PROT_*` bits.
+    pub prot: i32,
+    /// MAP_PRIVATE: writes stay in this process (copy on write).
+    pub private: bool,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions { offset: 0, len: None, prot: PROT_READ | PROT_WRITE, private: false }
+    }
+}
+
+pub struct Mapping {
+    map: Option<MmapRaw>,
+    len: usize,
+    prot: AtomicI32,
+    private: bool,
+    path: PathBuf,
+    offset: u64,
+}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("path", &self.path)
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .field("prot", &self.prot())
+            .finish()
+    }
+}
+
+fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> MmError {
+    match source.kind() {
+        ErrorKind::NotFound => MmError::NotFound(path.to_path_buf()),
+        _ => MmError::Io { op, path: path.to_path_buf(), source },
+    }
+}
+
+impl Mapping {
+    /// Maps `path`. Nothing proportional to the file's size happens here.
+    pub fn open(path: &Path, opts: &MapOptions) -> Result<Mapping> {
+        let wants_write = opts.prot & PROT_WRITE != 0;
+        let file = open_file(path, wants_write && !opts.private)?;
+        let size = file.metadata().map_err(|e| io_err("stat", path, e))?.len();
+        if opts.offset > size {
+            return Err(MmError::Layout(format!(
+                "`off` ({}) is past the end of '{}' ({} bytes)",
+                opts.offset,
+                path.display(),
+                size
+            )));
+        }
+        let len = opts.len.unwrap_or(size - opts.offset);
+        if opts.offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(MmError::Layout(format!(
+                "`off` + `len` ({} + {}) is past the end of '{}' ({} bytes): the file is shorter than the mapping",
+                opts.offset,
+                len,
+                path.display(),
+                size
+            )));
+        }
+        let len = usize::try_from(len)
+            .map_err(|_| MmError::Layout("`len` does not fit this machine's address space".into()))?;
+        let map = if len == 0 {
+            None
+        } else {
+            let mut options = MmapOptions::new();
+            options.offset(opts.offset).len(len);
+            let raw = if opts.private {
+                // SAFETY: MAP_PRIVATE copy-on-write; other processes may still change
+                // pages we have not written, which is the documented nature of mmap.
+                let copy = unsafe { options.map_copy(&file) };
+                copy.map(MmapRaw::from)
+            } else if wants_write {
+                options.map_raw(&file)
+            } else {
+                options.map_raw_read_only(&file)
+            };
+            Some(raw.map_err(|e| io_err("mmap", path, e))?)
+        };
+        let mapping = Mapping {
+            map,
+            len,
+            prot: AtomicI32::new(PROT_READ | PROT_WRITE),
+            private: opts.private,
+            path: path.to_path_buf(),
+            offset: opts.offset,
+        };
+        let initial = if wants_write { PROT_READ | PROT_WRITE } else { PROT_READ };
+        if opts.prot != initial {
+            mapping.protect(opts.prot)?;
+        } else {
+            mapping.prot.store(initial, Ordering::Release);
+        }
+        Ok(mapping)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn is_private(&self) -> bool {
+        self.private
+    }
+
+    pub fn prot(&self) -> i32 {
+        self.prot.load(Ordering::Acquire)
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.prot() & PROT_WRITE != 0
+    }
+
+    fn ptr(&self) -> *mut u8 {
+        self.map.as_ref().map_or(std::ptr::NonNull::dangling().as_ptr(), |m| m.as_mut_ptr())
+    }
+
+    /// The mapped bytes, for reading.
+    pub fn bytes(&self) -> Result<&[u8]> {
+        if self.prot() & PROT_READ == 0 {
+            return Err(MmError::NotReadable);
+        }
+        // SAFETY: ptr..ptr+len is the live mapping owned by self (or a dangling,
+        // well-aligned pointer with len 0), readable as just checked. Other
+        // processes may change the file underneath; we only copy bytes out.
+        Ok(unsafe { std::slice::from_raw_parts(self.ptr(), self.len) })
+    }
+
+    /// The mapped bytes, for writing. Callers on R's side run on one thread and
+    /// hold no other slice of this mapping while they write.
+    #[allow(clippy::mut_from_ref)]
+    pub fn bytes_mut(&self) -> Result<&mut [u8]> {
+        if !self.is_writable() {
+            return Err(MmError::NotWritable);
+        }
+        // SAFETY: as in `bytes`, and PROT_WRITE is set. Exclusive access is the
+        // caller's contract above: R's main thread is the only writer.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr(), self.len) })
+    }
+
+    /// Raw address of the first byte, for zero-copy views.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.ptr()
+    }
+
+    pub fn flush(&self, asynchronous: bool) -> Result<()> {
+        let Some(map) = &self.map else { return Ok(()) };
+        let done = if asynchronous { map.flush_async() } else { map.flush() };
+        done.map_err(|e| io_err("msync", &self.path, e))
+    }
+
+    pub fn protect(&self, prot: i32) -> Result<()> {
+        if prot & !(PROT_READ | PROT_WRITE) != 0 {
+            return Err(MmError::Type(format!("`prot` has unsupported bits: {prot}")));
+        }
+        if self.map.is_some() {
+            // SAFETY: the span is exactly our own live mapping; R's side holds no
+            // slice across this call, and later accesses check `prot` first.
+            unsafe { os::protect(self.ptr(), self.len, prot) }.map_err(|e| match e.kind() {
+                ErrorKind::PermissionDenied => MmError::ReadOnly(self.path.clone()),
+                _ => io_err("mprotect", &self.path, e),
+            })?;
+        }
+        self.prot.store(prot, Ordering::Release);
+        Ok(())
+    }
+
+    pub fn advise(&self, advice: Advice) -> Result<()> {
+        if self.map.is_none() {
+            return Ok(());
+        }
+        // SAFETY: the span is exactly our own live mapping.
+        unsafe { os::advise(self.ptr(), self.len, advice) }.map_err(|e| io_err("madvise", &self.path, e))
+    }
+}
+
+fn open_file(path: &Path, need_write: bool) -> Result<File> {
+    // Open read-write when we may, so that mprotect() can add PROT_WRITE later.
+    match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => return Ok(f),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Err(MmError::NotFound(path.to_path_buf())),
+        Err(e) if need_write => {
+            return Err(match e.kind() {
+                ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => MmError::ReadOnly(path.to_path_buf()),
+                _ => io_err("open", path, e),
+            })
+        }
+        Err(_) => {}
+    }
+    File::open(path).map_err(|e| io_err("open", path, e))
+}
+
+/// Creates (or truncates) `path` to `len` bytes of zeros without writing them.
+pub fn create_file(path: &Path, len: u64) -> Result<()> {
+    let file = File::create(path).map_err(|e| io_err("create", path, e))?;
+    file.set_len(len).map_err(|e| io_err("truncate", path, e))
+}
+
+pub fn page_size() -> usize {
+    os::page_size()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f.flush().unwrap();
+        f
+    }
+
+    #[test]
+    fn maps_at_unaligned_offsets() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        let f = file_with(&data);
+        let m = Mapping::open(f.path(), &MapOptions { offset: 4099, len: Some(10), ..Default::default() }).unwrap();
+        assert_eq!(m.bytes().unwrap(), &data[4099..4109]);
+    }
+
+    #[test]
+    fn writes_reach_the_file() {
+        let f = file_with(&[0; 16]);
+        let m = Mapping::open(f.path(), &MapOptions::default()).unwrap();
+        m.bytes_mut().unwrap()[3] = 7;
+        m.flush(false).unwrap();
+        assert_eq!(std::fs::read(f.path()).unwrap()[3], 7);
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_mapping() {
+        let f = file_with(&[]);
+        let m = Mapping::open(f.path(), &MapOptions::default()).unwrap();
+        assert!(m.is_empty());
+        assert_eq!(m.bytes().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn read_only_mapping_refuses_writes_and_protect_toggles() {
+        let f = file_with(&[1; 8]);
+        let m = Mapping::open(f.path(), &MapOptions { prot: PROT_READ, ..Default::default() }).unwrap();
+        assert!(matches!(m.bytes_mut(), Err(MmError::NotWritable)));
+        m.protect(PROT_READ | PROT_WRITE).unwrap();
+        m.bytes_mut().unwrap()[0] = 2;
+        m.protect(PROT_NONE).unwrap();
+        assert!(matches!(m.bytes(), Err(MmError::NotReadable)));
+        m.protect(PROT_READ).unwrap();
+        assert_eq!(m.bytes().unwrap()[0], 2);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let missing = Path::new("/nonexistent/mmap-test");
+        assert!(matches!(Mapping::open(missing, &MapOptions::default()), Err(MmError::NotFound(_))));
+        let f = file_with(&[0; 8]);
+        let past = MapOptions { offset: 4, len: Some(8), ..Default::default() };
+        assert!(matches!(Mapping::open(f.path(), &past), Err(MmError::Layout(_))));
+    }
+
+    #[test]
+    fn private_writes_stay_private() {
+        let f = file_with(&[5; 8]);
+        let m = Mapping::open(f.path(), &MapOptions { private: true, ..Default::default() }).unwrap();
+        m.bytes_mut().unwrap()[0] = 9;
+        assert_eq!(std::fs::read(f.path()).unwrap()[0], 5);
+    }
+
+    #[test]
+    fn advice_is_accepted() {
+        let f = file_with(&[0; 8192]);
+        let m = Mapping::open(f.path(), &MapOptions { offset: 100, ..Default::default() }).unwrap();
+        for a in ["normal", "random", "sequential", "willneed", "MADV_DONTNEED"] {
+            m.advise(Advice::parse(a).unwrap()).unwrap();
+        }
+        assert!(Advice::parse("sometimes").is_none());
+    }
+}

@@ -1,0 +1,13 @@
+//! extendr bindings of the R package mmap: conversions only; the work is in `mmapcore`.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use extendr_api::prelude::*;
+
+mod conv;
+mod handle;
+mod vec;
+
+extendr_module! {
+    mod mmap;
+    use vec;
+}

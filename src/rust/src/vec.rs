@@ -1,0 +1,250 @@
+//! R entry points for typed vectors. Each one converts, calls the core, converts back.
+
+use std::path::Path;
+
+use extendr_api::prelude::*;
+use extendr_api::Robj;
+
+use mmapcore::codec::ReplaceReport;
+use mmapcore::map::{Advice, MapOptions, Mapping};
+use mmapcore::vector::View;
+use mmapcore::MmError;
+
+use crate::conv::{alloc_and_fill, dtype, finish, in_buf, index_arg, whole};
+use crate::handle::{self, State};
+
+fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<MapOptions> {
+    Ok(MapOptions {
+        offset: whole(off, "off")?,
+        len: if len < 0.0 { None } else { Some(whole(len, "len")?) },
+        prot,
+        private,
+    })
+}
+
+/// Maps `path`; returns the handle.
+#[extendr]
+fn mm_open_(path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
+    finish(options(off, len, prot, private).and_then(|o| Mapping::open(Path::new(path), &o)).map(handle::new_handle))
+}
+
+/// Re-maps a handle that came back from readRDS().
+#[extendr]
+fn mm_attach_(h: Robj, path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
+    finish((|| {
+        let map = Mapping::open(Path::new(path), &options(off, len, prot, private)?)?;
+        handle::attach(&h, map)?;
+        Ok(Robj::from(true))
+    })())
+}
+
+/// "live", "unmapped" or "detached".
+#[extendr]
+fn mm_state_(h: Robj) -> Robj {
+    finish(handle::state(&h).map(|s| {
+        Robj::from(match s {
+            State::Live => "live",
+            State::Unmapped => "unmapped",
+            State::Detached => "detached",
+        })
+    }))
+}
+
+#[extendr]
+fn mm_close_(h: Robj) -> Robj {
+    finish(handle::close(&h).map(Robj::from))
+}
+
+/// Facts about the mapping: bytes, prot, private, path, offset.
+#[extendr]
+fn mm_info_(h: Robj) -> Robj {
+    finish(handle::mapping(&h).and_then(|m| {
+        List::from_names_and_values(
+            ["bytes", "prot", "private", "path", "offset"],
+            [
+                Robj::from(m.len() as f64),
+                Robj::from(m.prot()),
+                Robj::from(m.is_private()),
+                Robj::from(m.path().to_string_lossy().to_string()),
+                Robj::from(m.offset() as f64),
+            ],
+        )
+        .map(Robj::from)
+        .map_err(|e| MmError::Type(e.to_string()))
+    }))
+}
+
+/// Element count and trailing bytes for a type.
+#[extendr]
+fn mm_length_(h: Robj, spec: Robj) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let t = dtype(&spec)?;
+        let v = View::new(&m, &t);
+        Ok(Robj::from([v.len() as f64, v.trailing_bytes() as f64]))
+    })())
+}
+
+#[extendr]
+fn mm_extract_(h: Robj, spec: Robj, i: Robj) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let t = dtype(&spec)?;
+        let v = View::new(&m, &t);
+        let sel = v.select(index_arg(&i)?)?;
+        alloc_and_fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))
+    })())
+}
+
+#[extendr]
+fn mm_extract_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let t = dtype(&spec)?;
+        let v = View::new(&m, &t);
+        let (sel, nr, nc) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
+        let values = alloc_and_fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))?;
+        Ok(Robj::from(List::from_values([values, Robj::from([nr as f64, nc as f64])])))
+    })())
+}
+
+fn report(r: ReplaceReport) -> Robj {
+    Robj::from(r.uneven_recycling)
+}
+
+/// Writes `value`; returns TRUE when recycling was uneven (R warns).
+#[extendr]
+fn mm_replace_(h: Robj, spec: Robj, i: Robj, value: Robj, int64: bool) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let t = dtype(&spec)?;
+        let v = View::new(&m, &t);
+        let sel = v.select(index_arg(&i)?)?;
+        v.replace(&sel, in_buf(&value, int64)?).map(report)
+    })())
+}
+
+#[extendr]
+fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, value: Robj, int64: bool) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let t = dtype(&spec)?;
+        let v = View::new(&m, &t);
+        let (sel, _, _) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
+        v.replace(&sel, in_buf(&value, int64)?).map(report)
+    })())
+}
+
+#[extendr]
+fn mm_msync_(h: Robj, asynchronous: bool) -> Robj {
+    finish(handle::mapping(&h).and_then(|m| m.flush(asynchronous)).map(|_| Robj::from(true)))
+}
+
+#[extendr]
+fn mm_mprotect_(h: Robj, prot: i32) -> Robj {
+    finish(handle::mapping(&h).and_then(|m| m.protect(prot)).map(|_| Robj::from(true)))
+}
+
+#[extendr]
+fn mm_madvise_(h: Robj, advice: &str) -> Robj {
+    finish((|| {
+        let a = Advice::parse(advice).ok_or_else(|| {
+            MmError::Type(format!(
+                "`advice` must be one of \"normal\", \"random\", \"sequential\", \"willneed\", \"dontneed\", not \"{advice}\""
+            ))
+        })?;
+        handle::mapping(&h)?.advise(a)?;
+        Ok(Robj::from(true))
+    })())
+}
+
+#[extendr]
+fn mm_pagesize_() -> f64 {
+    mmapcore::map::page_size() as f64
+}
+
+/// Creates `path` with `bytes` zero bytes (sparse: nothing is written).
+#[extendr]
+fn mm_create_(path: &str, bytes: f64) -> Robj {
+    finish(whole(bytes, "bytes").and_then(|b| mmapcore::map::create_file(Path::new(path), b)).map(|_| Robj::from(true)))
+}
+
+/// Size in bytes of a type (checks the spec on the way).
+#[extendr]
+fn mm_sizeof_(spec: Robj) -> Robj {
+    finish(dtype(&spec).map(|t| Robj::from(t.bytes() as i32)))
+}
+
+/// The type table: name, bytes, R type, NA on disk.
+#[extendr]
+fn mm_types_() -> Robj {
+    let rows = mmapcore::dtype::table();
+    let names: Vec<&str> = rows.iter().map(|r| r.name).collect();
+    let bytes: Vec<i32> = rows.iter().map(|r| r.bytes as i32).collect();
+    let rtype: Vec<&str> = rows
+        .iter()
+        .map(|r| match r.rkind {
+            mmapcore::RKind::Raw => "raw",
+            mmapcore::RKind::Logical => "logical",
+            mmapcore::RKind::Integer => "integer",
+            mmapcore::RKind::Double => "double",
+            mmapcore::RKind::Complex => "complex",
+            mmapcore::RKind::Integer64 => "integer64",
+        })
+        .collect();
+    let na: Vec<&str> = rows.iter().map(|r| r.na_doc).collect();
+    finish(
+        List::from_names_and_values(
+            ["type", "bytes", "r_type", "na"],
+            [Robj::from(names), Robj::from(bytes), Robj::from(rtype), Robj::from(na)],
+        )
+        .map(Robj::from)
+        .map_err(|e| MmError::Type(e.to_string())),
+    )
+}
+
+extendr_module! {
+    mod vec;
+    fn mm_open_;
+    fn mm_attach_;
+    fn mm_state_;
+    fn mm_close_;
+    fn mm_info_;
+    fn mm_length_;
+    fn mm_extract_;
+    fn mm_extract_matrix_;
+    fn mm_replace_;
+    fn mm_replace_matrix_;
+    fn mm_msync_;
+    fn mm_mprotect_;
+    fn mm_madvise_;
+    fn mm_pagesize_;
+    fn mm_create_;
+    fn mm_sizeof_;
+    fn mm_types_;
+    fn mm_int64_to_double_;
+    fn mm_summary_;
+}
+
+/// int64 bit patterns to doubles, for sessions without bit64: list(values, lossy).
+#[extendr]
+fn mm_int64_to_double_(x: Robj) -> Robj {
+    let mut copy = x.duplicate();
+    let lossy = copy.as_real_slice_mut().map(mmapcore::codec::int64_to_double).unwrap_or(false);
+    Robj::from(List::from_values([copy, Robj::from(lossy)]))
+}
+
+/// Whole-mapping statistics: c(min, mean, max, na, n).
+#[extendr]
+fn mm_summary_(h: Robj, spec: Robj) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let t = dtype(&spec)?;
+        let s = View::new(&m, &t).summarise()?;
+        let na = mmapcore::codec::na_real();
+        let (min, max) = if s.count == 0 { (na, na) } else { (s.min, s.max) };
+        let mut out = Robj::from([min, s.mean(), max, s.na as f64, s.count as f64]);
+        out.set_names(["min", "mean", "max", "na", "n"]).map_err(|e| MmError::Type(e.to_string()))?;
+        Ok(out)
+    })())
+}
