@@ -118,9 +118,20 @@ impl Num {
         match self {
             Num::Na => "NA".into(),
             Num::Int(v) => v.to_string(),
-            Num::Real(x) => format!("{x}"),
+            Num::Real(x) => r_number(x),
             Num::Cplx(re, im) => format!("{re}{im:+}i"),
         }
+    }
+}
+
+/// A double as R prints it in messages.
+fn r_number(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "Inf".into() } else { "-Inf".into() }
+    } else {
+        format!("{x}")
     }
 }
 
@@ -137,30 +148,57 @@ fn threads_for(n: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8)
 }
 
-/// Decodes `sel` of `bytes` into `out`, one `size`-byte element at a time.
-fn gather<T, F>(bytes: &[u8], size: usize, sel: &Selection, out: &mut [T], na: T, decode: F)
+/// Where element `p` lives: `size` bytes at `p * stride + offset`. A plain
+/// vector has `stride == size` and `offset == 0`; a field of an array of
+/// records has the record's size as stride and the field's offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub size: usize,
+    pub stride: usize,
+    pub offset: usize,
+}
+
+impl Geometry {
+    pub fn dense(size: usize) -> Self {
+        Geometry { size, stride: size, offset: 0 }
+    }
+
+    fn is_dense(&self) -> bool {
+        self.stride == self.size && self.offset == 0
+    }
+}
+
+/// Decodes `sel` of `bytes` into `out`, one element at a time.
+fn gather<T, F>(bytes: &[u8], g: Geometry, sel: &Selection, out: &mut [T], na: T, decode: F)
 where
     T: Copy + Send,
     F: Fn(&[u8]) -> T + Sync,
 {
+    let Geometry { size, stride, offset } = g;
     match sel {
         Selection::Range { start, len } => {
-            let from = *start as usize * size;
-            let src = &bytes[from..from + *len as usize * size];
+            let from = *start as usize * stride;
+            let src = &bytes[from..from + *len as usize * stride];
             let threads = threads_for(out.len());
             if threads == 1 {
-                for (o, b) in out.iter_mut().zip(src.chunks_exact(size)) {
-                    *o = decode(b);
+                if g.is_dense() {
+                    for (o, b) in out.iter_mut().zip(src.chunks_exact(size)) {
+                        *o = decode(b);
+                    }
+                } else {
+                    for (o, b) in out.iter_mut().zip(src.chunks_exact(stride)) {
+                        *o = decode(&b[offset..offset + size]);
+                    }
                 }
                 return;
             }
             let per = out.len().div_ceil(threads);
             std::thread::scope(|scope| {
-                for (o, s) in out.chunks_mut(per).zip(src.chunks(per * size)) {
+                for (o, s) in out.chunks_mut(per).zip(src.chunks(per * stride)) {
                     let decode = &decode;
                     scope.spawn(move || {
-                        for (o, b) in o.iter_mut().zip(s.chunks_exact(size)) {
-                            *o = decode(b);
+                        for (o, b) in o.iter_mut().zip(s.chunks_exact(stride)) {
+                            *o = decode(&b[offset..offset + size]);
                         }
                     });
                 }
@@ -171,7 +209,7 @@ where
                 *o = if p == NA_POS {
                     na
                 } else {
-                    let at = p as usize * size;
+                    let at = p as usize * stride + offset;
                     decode(&bytes[at..at + size])
                 };
             }
@@ -212,7 +250,16 @@ fn out_bytes<'a>(out: &'a mut OutBuf<'_>) -> &'a mut [u8] {
 
 /// Extracts the elements `sel` of a mapping whose bytes are `bytes` into `out`.
 /// `sel` must already be resolved against `bytes.len() / dtype.bytes()`.
-pub fn extract(dtype: &DType, bytes: &[u8], sel: &Selection, mut out: OutBuf<'_>) -> Result<()> {
+pub fn extract(dtype: &DType, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) -> Result<()> {
+    extract_at(dtype, Geometry::dense(dtype.bytes()), bytes, sel, out)
+}
+
+/// Like [`extract`], for elements laid out as `g` describes (e.g. one field of
+/// an array of records). `g.size` must be the type's width.
+pub fn extract_at(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, mut out: OutBuf<'_>) -> Result<()> {
+    if g.size != dtype.bytes() {
+        return Err(MmError::Type("internal: geometry size differs from the type's width".into()));
+    }
     if out.rkind() != dtype.info().rkind {
         return Err(MmError::Type(format!(
             "internal: {} extracts to {:?}, not {:?}",
@@ -224,53 +271,52 @@ pub fn extract(dtype: &DType, bytes: &[u8], sel: &Selection, mut out: OutBuf<'_>
     if out.len() as u64 != sel.len() {
         return Err(MmError::Type("internal: output length differs from the selection".into()));
     }
-    if let (true, Selection::Range { start, len }) = (is_verbatim(dtype), sel) {
+    if let (true, Selection::Range { start, len }) = (is_verbatim(dtype) && g.is_dense(), sel) {
         let size = dtype.bytes();
         let from = *start as usize * size;
         copy_range(&bytes[from..from + *len as usize * size], out_bytes(&mut out));
         return Ok(());
     }
     match dtype.endian {
-        Endian::Little => extract_in::<LittleEndian>(dtype, bytes, sel, out),
-        Endian::Big => extract_in::<BigEndian>(dtype, bytes, sel, out),
+        Endian::Little => extract_in::<LittleEndian>(dtype, g, bytes, sel, out),
+        Endian::Big => extract_in::<BigEndian>(dtype, g, bytes, sel, out),
     }
     Ok(())
 }
 
-fn extract_in<B: ByteOrder>(dtype: &DType, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) {
-    let size = dtype.bytes();
+fn extract_in<B: ByteOrder>(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) {
     let sentinel = dtype.sentinel;
     // Small integers become R integers; a sentinel value reads as NA.
     let int = |v: i64| if Some(v) == sentinel { NA_INT } else { v as i32 };
     let na = na_real();
     match (dtype.kind, out) {
-        (Kind::UChar, OutBuf::Raw(o)) => gather(bytes, size, sel, o, 0, |b| b[0]),
-        (Kind::Int8, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(b[0] as i8 as i64)),
-        (Kind::UInt8, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(b[0] as i64)),
-        (Kind::Int16, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_i16(b) as i64)),
-        (Kind::UInt16, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_u16(b) as i64)),
-        (Kind::Int24, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_i24(b) as i64)),
-        (Kind::UInt24, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| int(B::read_u24(b) as i64)),
-        (Kind::Int32, OutBuf::Integer(o)) => gather(bytes, size, sel, o, NA_INT, |b| B::read_i32(b)),
-        (Kind::UInt32, OutBuf::Double(o)) => gather(bytes, size, sel, o, na, |b| {
+        (Kind::UChar, OutBuf::Raw(o)) => gather(bytes, g, sel, o, 0, |b| b[0]),
+        (Kind::Int8, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(b[0] as i8 as i64)),
+        (Kind::UInt8, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(b[0] as i64)),
+        (Kind::Int16, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_i16(b) as i64)),
+        (Kind::UInt16, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_u16(b) as i64)),
+        (Kind::Int24, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_i24(b) as i64)),
+        (Kind::UInt24, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_u24(b) as i64)),
+        (Kind::Int32, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| B::read_i32(b)),
+        (Kind::UInt32, OutBuf::Double(o)) => gather(bytes, g, sel, o, na, |b| {
             let v = B::read_u32(b) as i64;
             if Some(v) == sentinel { na } else { v as f64 }
         }),
-        (Kind::Int64, OutBuf::Int64(o)) => gather(bytes, size, sel, o, i64::MIN, |b| B::read_i64(b)),
-        (Kind::Real32, OutBuf::Double(o)) => gather(bytes, size, sel, o, na, |b| {
+        (Kind::Int64, OutBuf::Int64(o)) => gather(bytes, g, sel, o, i64::MIN, |b| B::read_i64(b)),
+        (Kind::Real32, OutBuf::Double(o)) => gather(bytes, g, sel, o, na, |b| {
             let bits = B::read_u32(b);
             if bits == REAL32_NA_BITS { na } else { f32::from_bits(bits) as f64 }
         }),
-        (Kind::Real64, OutBuf::Double(o)) => gather(bytes, size, sel, o, na, |b| B::read_f64(b)),
+        (Kind::Real64, OutBuf::Double(o)) => gather(bytes, g, sel, o, na, |b| B::read_f64(b)),
         (Kind::Cplx, OutBuf::Complex(o)) => {
-            gather(bytes, size, sel, o, [na, na], |b| [B::read_f64(&b[..8]), B::read_f64(&b[8..])])
+            gather(bytes, g, sel, o, [na, na], |b| [B::read_f64(&b[..8]), B::read_f64(&b[8..])])
         }
-        (Kind::Logi8, OutBuf::Logical(o)) => gather(bytes, size, sel, o, NA_INT, |b| match b[0] {
+        (Kind::Logi8, OutBuf::Logical(o)) => gather(bytes, g, sel, o, NA_INT, |b| match b[0] {
             0 => 0,
             LOGI8_NA => NA_INT,
             _ => 1,
         }),
-        (Kind::Logi32, OutBuf::Logical(o)) => gather(bytes, size, sel, o, NA_INT, |b| match B::read_i32(b) {
+        (Kind::Logi32, OutBuf::Logical(o)) => gather(bytes, g, sel, o, NA_INT, |b| match B::read_i32(b) {
             0 => 0,
             NA_INT => NA_INT,
             _ => 1,
@@ -315,13 +361,26 @@ pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_
         return Ok(report);
     }
 
-    let mut encoded = vec![0u8; used * size];
+    let encoded = encode(dtype, sel, value)?;
+    scatter(bytes, Geometry::dense(size), sel, &encoded);
+    Ok(report)
+}
+
+/// Encodes the values a replacement of `sel` uses (at most one per position,
+/// recycled later by [`scatter`]), checking every one; nothing is written.
+/// Errors name the element of `sel` the offending value was headed for.
+pub fn encode(dtype: &DType, sel: &Selection, value: InBuf<'_>) -> Result<Vec<u8>> {
+    let n = sel.len() as usize;
+    if value.is_empty() && n > 0 {
+        return Err(MmError::Value("replacement has length zero".into()));
+    }
+    let used = value.len().min(n);
+    let mut encoded = vec![0u8; used * dtype.bytes()];
     match dtype.endian {
         Endian::Little => encode_all::<LittleEndian>(dtype, value, sel, &mut encoded)?,
         Endian::Big => encode_all::<BigEndian>(dtype, value, sel, &mut encoded)?,
     }
-    scatter(bytes, size, sel, &encoded);
-    Ok(report)
+    Ok(encoded)
 }
 
 fn verbatim_input(dtype: &DType, value: &InBuf<'_>) -> bool {
@@ -346,16 +405,27 @@ fn in_bytes<'a>(value: &InBuf<'a>) -> &'a [u8] {
     }
 }
 
-/// Copies encoded values (recycled) to their positions.
-fn scatter(bytes: &mut [u8], size: usize, sel: &Selection, encoded: &[u8]) {
+/// Copies encoded values (recycled) to their positions, laid out as `g` says.
+pub fn scatter(bytes: &mut [u8], g: Geometry, sel: &Selection, encoded: &[u8]) {
+    let Geometry { size, stride, offset } = g;
     let used = encoded.len() / size;
+    if used == 0 {
+        return;
+    }
     match sel {
         Selection::Range { start, len } => {
-            let from = *start as usize * size;
-            let dst = &mut bytes[from..from + *len as usize * size];
-            for (k, d) in dst.chunks_exact_mut(size).enumerate() {
+            let from = *start as usize * stride;
+            let dst = &mut bytes[from..from + *len as usize * stride];
+            for (k, d) in dst.chunks_exact_mut(stride).enumerate() {
                 let v = k % used;
-                d.copy_from_slice(&encoded[v * size..v * size + size]);
+                d[offset..offset + size].copy_from_slice(&encoded[v * size..v * size + size]);
+            }
+        }
+        Selection::Positions(positions) if !g.is_dense() => {
+            for (k, &p) in positions.iter().enumerate() {
+                let v = k % used;
+                let at = p as usize * stride + offset;
+                bytes[at..at + size].copy_from_slice(&encoded[v * size..v * size + size]);
             }
         }
         Selection::Positions(positions) => {

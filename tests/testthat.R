@@ -1,0 +1,4 @@
+library(testthat)
+library(mmap)
+
+test_check("mmap")
