@@ -196,6 +196,8 @@ test_that("int64 is exact with bit64 and in both byte orders", {
     expect_identical(as.character(got), as.character(x))
   }
   m <- local_mmap(x)
+  expect_error(m[1] <- 2^63, "cannot write 9.223372e\\+18|9223372036854775808", class = "mmap_error_value")
+  expect_error(m[1] <- -2^63, class = "mmap_error_value")
   expect_equal(m$mode$name, "int64")
   expect_identical(file_bytes(m$file)[1:8], base_bytes(unclass(x)[1], 8))
 })

@@ -171,7 +171,7 @@ impl Geometry {
 /// Decodes `sel` of `bytes` into `out`, one element at a time.
 fn gather<T, F>(bytes: &[u8], g: Geometry, sel: &Selection, out: &mut [T], na: T, decode: F)
 where
-    T: Copy + Send,
+    T: Copy + Send + Sync,
     F: Fn(&[u8]) -> T + Sync,
 {
     let Geometry { size, stride, offset } = g;
@@ -205,14 +205,30 @@ where
             });
         }
         Selection::Positions(positions) => {
-            for (o, &p) in out.iter_mut().zip(positions) {
-                *o = if p == NA_POS {
-                    na
-                } else {
-                    let at = p as usize * stride + offset;
-                    decode(&bytes[at..at + size])
-                };
+            let one = |out: &mut [T], positions: &[u64]| {
+                for (o, &p) in out.iter_mut().zip(positions) {
+                    *o = if p == NA_POS {
+                        na
+                    } else {
+                        let at = p as usize * stride + offset;
+                        decode(&bytes[at..at + size])
+                    };
+                }
+            };
+            // Random reads are bound by memory latency: two threads keep twice
+            // as many cache misses in flight.
+            let threads = threads_for(positions.len() * 4);
+            if threads == 1 {
+                one(out, positions);
+                return;
             }
+            let per = positions.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                for (o, p) in out.chunks_mut(per).zip(positions.chunks(per)) {
+                    let one = &one;
+                    scope.spawn(move || one(o, p));
+                }
+            });
         }
     }
 }
@@ -353,11 +369,16 @@ pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_
     let used = value.len().min(n);
     let report = ReplaceReport { uneven_recycling: n % value.len() != 0 || value.len() > n };
 
-    // Same representation, one value per position: write straight through.
-    if let (Selection::Range { start, .. }, true) = (sel, used == n && verbatim_input(dtype, &value)) {
-        let from = *start as usize * size;
-        let src = in_bytes(&value);
-        bytes[from..from + n * size].copy_from_slice(&src[..n * size]);
+    // Same representation as stored: no encoding pass, copy straight through.
+    if verbatim_input(dtype, &value) {
+        let src = &in_bytes(&value)[..used * size];
+        match sel {
+            Selection::Range { start, .. } if used == n => {
+                let from = *start as usize * size;
+                bytes[from..from + n * size].copy_from_slice(src);
+            }
+            _ => scatter(bytes, Geometry::dense(size), sel, src),
+        }
         return Ok(report);
     }
 
@@ -429,11 +450,18 @@ pub fn scatter(bytes: &mut [u8], g: Geometry, sel: &Selection, encoded: &[u8]) {
             }
         }
         Selection::Positions(positions) => {
-            if size == 8 && used == positions.len() {
-                // The common shape (one double per position) avoids the modulo.
-                for (&p, src) in positions.iter().zip(encoded.chunks_exact(8)) {
-                    let at = p as usize * 8;
-                    bytes[at..at + 8].copy_from_slice(src);
+            if used == positions.len() {
+                // The common shape (one value per position) avoids the modulo;
+                // fixed widths let the copy compile to a single move.
+                match size {
+                    4 => scatter_fixed::<4>(bytes, positions, encoded),
+                    8 => scatter_fixed::<8>(bytes, positions, encoded),
+                    _ => {
+                        for (&p, src) in positions.iter().zip(encoded.chunks_exact(size)) {
+                            let at = p as usize * size;
+                            bytes[at..at + size].copy_from_slice(src);
+                        }
+                    }
                 }
                 return;
             }
@@ -442,6 +470,15 @@ pub fn scatter(bytes: &mut [u8], g: Geometry, sel: &Selection, encoded: &[u8]) {
                 let at = p as usize * size;
                 bytes[at..at + size].copy_from_slice(&encoded[v * size..v * size + size]);
             }
+        }
+    }
+}
+
+fn scatter_fixed<const W: usize>(bytes: &mut [u8], positions: &[u64], encoded: &[u8]) {
+    for (&p, src) in positions.iter().zip(encoded.chunks_exact(W)) {
+        let at = p as usize * W;
+        if let (Some(dst), Ok(src)) = (bytes.get_mut(at..at + W), <&[u8; W]>::try_from(src)) {
+            dst.copy_from_slice(src);
         }
     }
 }
@@ -485,9 +522,10 @@ fn integral(v: Num, min: i64, max: i64) -> std::result::Result<Option<i64>, Refu
         Num::Int(_) => Err(Refusal::Range(v)),
         Num::Real(x) if x.is_nan() => Ok(None),
         Num::Real(x) => {
-            let t = x.trunc();
-            // Compare as doubles first: casting a huge double to i64 would saturate.
-            if t >= min as f64 && t <= max as f64 && (t as i64) >= min && (t as i64) <= max {
+            // Through i128, which holds every integral double below 2^127 exactly:
+            // comparing as doubles would round max (2^63 - 1) up to 2^63.
+            let t = x.trunc() as i128;
+            if t >= min as i128 && t <= max as i128 {
                 Ok(Some(t as i64))
             } else {
                 Err(Refusal::Range(v))

@@ -109,39 +109,39 @@ fn resolve_seq(from: i64, len: u64, n: u64) -> Result<Selection> {
 }
 
 fn resolve_numbers(count: usize, at: impl Fn(usize) -> Option<i64>, n: u64) -> Result<Selection> {
-    let mut any_negative = false;
-    let mut any_positive = false;
-    let mut any_na = false;
-    for k in 0..count {
-        match at(k) {
-            None => any_na = true,
-            Some(x) if x < 0 => any_negative = true,
-            Some(x) if x > 0 => any_positive = true,
-            Some(_) => {}
-        }
-    }
-    if any_negative {
-        if any_positive || any_na {
-            return Err(MmError::Index(
-                "can't mix negative indices with positive or NA indices".into(),
-            ));
-        }
-        return Ok(exclude(count, |k| at(k).unwrap_or(0), n));
-    }
+    // One pass for the common case (positive indices); negatives divert to `exclude`.
     let mut positions = Vec::with_capacity(count);
+    let mut contiguous = true;
     for k in 0..count {
         match at(k) {
-            None => positions.push(NA_POS),
+            None => {
+                contiguous = false;
+                positions.push(NA_POS);
+            }
             Some(0) => {}
+            Some(x) if x < 0 => return negative(count, &at, n),
             Some(x) => {
                 if x as u64 > n {
                     return Err(bounds(x as f64, n));
                 }
-                positions.push(x as u64 - 1);
+                let p = x as u64 - 1;
+                contiguous &= positions.last().is_none_or(|&last| last.wrapping_add(1) == p);
+                positions.push(p);
             }
         }
     }
-    Ok(Selection::compact(positions))
+    if contiguous && !positions.is_empty() {
+        return Ok(Selection::Range { start: positions[0], len: positions.len() as u64 });
+    }
+    Ok(Selection::Positions(positions))
+}
+
+fn negative(count: usize, at: &impl Fn(usize) -> Option<i64>, n: u64) -> Result<Selection> {
+    let mixed = (0..count).any(|k| at(k).is_none_or(|x| x > 0));
+    if mixed {
+        return Err(MmError::Index("can't mix negative indices with positive or NA indices".into()));
+    }
+    Ok(exclude(count, |k| at(k).unwrap_or(0), n))
 }
 
 /// Negative indices drop elements; like R, ones past the end drop nothing.
