@@ -32,6 +32,11 @@ NULL
   spec <- spec_of(x)
   d <- .subset2(x, "dim")
   matrix_form <- (nargs() - !missing(drop)) == 3L
+  if (is_compound(.subset2(x, "mode"))) {
+    value <- extract_compound(x, handle, i, j, matrix_form)
+    hook <- .subset2(x, "extractFUN")
+    return(if (is.null(hook)) value else hook(value))
+  }
   if (matrix_form) {
     if (length(d) != 2L) mmap_abort("incorrect number of dimensions: set dim(m) first.", "mmap_error_bounds")
     res <- rs(mm_extract_matrix_(handle, spec, index_arg(i), index_arg(j), d[1], d[2]))
@@ -53,6 +58,9 @@ NULL
   handle <- handle_of(x)
   hook <- .subset2(x, "replaceFUN")
   if (!is.null(hook)) value <- hook(value)
+  if (is_compound(.subset2(x, "mode"))) {
+    return(replace_compound(x, handle, i, j, value, nargs() == 4L))
+  }
   int64 <- inherits(value, "integer64")
   if (is.factor(value)) {
     mmap_abort("`value` is a factor; write its codes with as.integer() or its labels to a string mapping.",
@@ -92,7 +100,8 @@ index_arg <- function(i) {
 # int64 values arrive as bit patterns in a double vector.
 finish_extract <- function(x, value) {
   if (.subset2(x, "mode")$name != "int64") return(value)
-  if (requireNamespace("bit64", quietly = TRUE)) {
+  # Option mmap.bit64 = FALSE asks for doubles even when bit64 is installed.
+  if (isTRUE(getOption("mmap.bit64", TRUE)) && requireNamespace("bit64", quietly = TRUE)) {
     return(structure(value, class = "integer64"))
   }
   res <- mm_int64_to_double_(value)

@@ -77,7 +77,7 @@ test_that("bad arguments give clear errors", {
   expect_error(mmap(tempfile()), "does not exist", class = "mmap_error_io")
   expect_error(mmap(1), "`file` must be a single string", class = "mmap_error_type")
   f <- local_bytes(as.raw(1:8))
-  expect_error(mmap(f, "int8"), "`mode` must be a type")
+  expect_error(mmap(f, sum), class = "mmap_error_type")
   expect_error(mmap(f, int8(), off = -1), "`off` must be a single whole number")
   expect_error(mmap(f, int8(), off = 9), "past the end")
   expect_error(mmap(f, int8(), off = 4, len = 5), "past the end")

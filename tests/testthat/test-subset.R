@@ -196,10 +196,23 @@ test_that("int64 is exact with bit64 and in both byte orders", {
     expect_identical(as.character(got), as.character(x))
   }
   m <- local_mmap(x)
-  expect_error(m[1] <- 2^63, "cannot write 9.223372e\\+18|9223372036854775808", class = "mmap_error_value")
+  expect_error(m[1] <- 2^63, "element 1 .*int64 holds", class = "mmap_error_value")
   expect_error(m[1] <- -2^63, class = "mmap_error_value")
   expect_equal(m$mode$name, "int64")
   expect_identical(file_bytes(m$file)[1:8], base_bytes(unclass(x)[1], 8))
+})
+
+test_that("without bit64, int64 extracts to double and warns only when precision is lost", {
+  withr::local_options(mmap.bit64 = FALSE)
+  m <- local_mmap(c(1, -2, NA), int64())
+  expect_silent(got <- m[])
+  expect_identical(got, c(1, -2, NA))
+  m[1] <- 2^60 + 1024
+  expect_silent(m[1])
+  skip_if_not_installed("bit64")
+  m[2] <- bit64::as.integer64("9007199254740993")
+  expect_warning(v <- m[2], "lost precision")
+  expect_equal(v, 9007199254740992)
 })
 
 test_that("complex and logical types read and write", {
