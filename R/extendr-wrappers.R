@@ -48,3 +48,41 @@ mm_int64_to_double_ <- function(x) .Call(wrap__mm_int64_to_double_, x)
 # Whole-mapping statistics: c(min, mean, max, na, n).
 mm_summary_ <- function(h, spec) .Call(wrap__mm_summary_, h, spec)
 
+
+# Bytes per element (NA for cstring) and, for struct, the fields' offsets.
+mm_layout_ <- function(spec) .Call(wrap__mm_layout_, spec)
+
+# The 1-based positions of the fields `j` selects (positions, negative
+# positions or logical); a column past the last field is an error.
+mm_xfields_ <- function(spec, j) .Call(wrap__mm_xfields_, spec, j)
+
+# The cstring offset table of a mapping, as an external pointer.
+mm_cindex_ <- function(h) .Call(wrap__mm_cindex_, h)
+
+# Element count and trailing bytes.
+mm_xlength_ <- function(h, spec, ix) .Call(wrap__mm_xlength_, h, spec, ix)
+
+# Widest string of a cstring mapping, in bytes.
+mm_cstring_maxwidth_ <- function(h, ix) .Call(wrap__mm_cstring_maxwidth_, h, ix)
+
+# `m[i]` (and `m[i, j]` for struct, `j = NULL` for all fields).
+mm_xextract_ <- function(h, spec, i, j, ix) .Call(wrap__mm_xextract_, h, spec, i, j, ix)
+
+# `m[i] <- value` (and `m[i, j] <- value` for struct, where `value` is a list
+# with one vector per selected field). Returns TRUE when recycling was uneven.
+mm_xreplace_ <- function(h, spec, i, j, value, int64) .Call(wrap__mm_xreplace_, h, spec, i, j, value, int64)
+
+# The first record's fields and where the next record starts.
+mm_csv_header_ <- function(path, sep) .Call(wrap__mm_csv_header_, path, sep)
+
+mm_csv_scan_new_ <- function(ncol) .Call(wrap__mm_csv_scan_new_, ncol)
+
+# Scans a chunk into `state`; returns where the next chunk starts.
+mm_csv_scan_ <- function(state, path, from, limit, sep) .Call(wrap__mm_csv_scan_, state, path, from, limit, sep)
+
+# What a scan found: per column kind, width, any NA; and the row count.
+mm_csv_scan_result_ <- function(state) .Call(wrap__mm_csv_scan_result_, state)
+
+# Writes a chunk of CSV rows into the struct mapping `h`; returns c(next, rows).
+mm_csv_write_ <- function(path, h, spec, from, limit, sep, first_row) .Call(wrap__mm_csv_write_, path, h, spec, from, limit, sep, first_row)
+

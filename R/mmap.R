@@ -60,7 +60,8 @@ mmap <- function(file, mode = int32(), extractFUN = NULL, replaceFUN = NULL,
   bytes <- rs(mm_info_(handle))$bytes
   m <- new_mmap(handle, path, mode, endian, as.double(off), bytes, prot, private,
                 extractFUN, replaceFUN)
-  trailing <- rs(mm_length_(handle, spec_of(m)))[2]
+  if (inherits(mode, "cstring")) m[["cindex"]] <- rs(mm_cindex_(handle))
+  trailing <- length_info(m, handle)[2]
   if (trailing > 0) {
     warning(sprintf("%s: %d trailing byte%s of '%s' do not make a whole %s element and are left out",
                     "mmap", as.integer(trailing), if (trailing == 1) "" else "s", file,
@@ -225,7 +226,7 @@ nbytes.default <- function(x) as.double(sizeof(x))
 
 #' @export
 length.mmap <- function(x) {
-  n <- rs(mm_length_(handle_of(x), spec_of(x)))[1]
+  n <- length_info(x)[1]
   if (n <= .Machine$integer.max) as.integer(n) else n
 }
 

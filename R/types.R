@@ -111,6 +111,8 @@ as.Ctype <- function(x) {
     logical = logi32(),
     complex = cplx(),
     raw = uchar(),
+    character = if (length(x)) char(length(x)) else cstring(),
+    list = as.struct(x),
     NULL
   )
   if (is.null(type)) {

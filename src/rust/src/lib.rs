@@ -6,8 +6,10 @@ use extendr_api::prelude::*;
 mod conv;
 mod handle;
 mod vec;
+mod rec;
 
 extendr_module! {
     mod mmap;
     use vec;
+    use rec;
 }

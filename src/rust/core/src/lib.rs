@@ -12,5 +12,10 @@ pub use dtype::{DType, Endian, Kind, RKind};
 pub use error::{MmError, Result};
 pub mod map;
 pub mod vector;
+pub mod layout;
+pub mod strings;
+pub mod bits;
+pub mod record;
+pub mod csv;
 #[cfg_attr(unix, path = "os/unix.rs")]
 mod os;

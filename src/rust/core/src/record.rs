@@ -1,0 +1,204 @@
+//! Arrays of records (`struct(...)`): each field is read and written as a
+//! strided column, `record bytes` apart, `offset` bytes into each record.
+
+use crate::codec::{self, Geometry, InBuf, OutBuf, ReplaceReport};
+use crate::error::{MmError, Result};
+use crate::index::{self, IndexArg, Selection};
+use crate::layout::{FieldType, Record};
+use crate::strings;
+
+impl Record {
+    fn geometry(&self, field: usize) -> Geometry {
+        let f = &self.fields[field];
+        Geometry { size: f.ftype.bytes(), stride: self.bytes, offset: f.offset }
+    }
+
+    /// Records in a mapping of `bytes` bytes.
+    pub fn count(&self, bytes: usize) -> u64 {
+        (bytes / self.bytes) as u64
+    }
+
+    /// The fields `j` picks (positions, negative positions, logical), in order.
+    /// A column past the last field is an error; so is an NA column.
+    pub fn select_fields(&self, j: IndexArg<'_>) -> Result<Vec<usize>> {
+        let n = self.fields.len() as u64;
+        let sel = index::resolve(j, n).map_err(|e| match e {
+            MmError::Bounds { index, .. } => MmError::Index(format!(
+                "column {index} is out of bounds: the struct has {n} field{}",
+                if n == 1 { "" } else { "s" }
+            )),
+            other => other,
+        })?;
+        if sel.has_na() {
+            return Err(MmError::Index("NA column indices are not allowed".into()));
+        }
+        Ok((0..sel.len()).map(|k| sel.get(k) as usize).collect())
+    }
+
+    fn records<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        &bytes[..self.count(bytes.len()) as usize * self.bytes]
+    }
+
+    /// Decodes the selected records of a numeric (scalar) field into `out`.
+    pub fn extract_field(&self, field: usize, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) -> Result<()> {
+        match &self.fields[field].ftype {
+            FieldType::Scalar(d) => codec::extract_at(d, self.geometry(field), self.records(bytes), sel, out),
+            FieldType::Char(_) => Err(MmError::Type("internal: a char field extracts to character".into())),
+        }
+    }
+
+    /// Calls `f(k, text)` for the selected records of a `char(n)` field.
+    pub fn extract_char_field<'a>(
+        &self,
+        field: usize,
+        bytes: &'a [u8],
+        sel: &Selection,
+        f: impl FnMut(usize, Option<&'a [u8]>),
+    ) -> Result<()> {
+        match &self.fields[field].ftype {
+            FieldType::Char(c) => {
+                strings::extract_char(c, self.geometry(field), self.records(bytes), sel, f);
+                Ok(())
+            }
+            FieldType::Scalar(_) => Err(MmError::Type("internal: a numeric field has no text".into())),
+        }
+    }
+
+    /// Writes one value vector per listed field to the selected records. Every
+    /// value of every field is checked before the first byte is written.
+    pub fn replace(&self, bytes: &mut [u8], sel: &Selection, columns: &[(usize, FieldValue<'_>)]) -> Result<ReplaceReport> {
+        let n = sel.len() as usize;
+        if n == 0 {
+            return Ok(ReplaceReport::default());
+        }
+        if sel.has_na() {
+            return Err(MmError::Index("NA indices are not allowed in a replacement".into()));
+        }
+        let mut encoded = Vec::with_capacity(columns.len());
+        let mut report = ReplaceReport::default();
+        for (field, value) in columns {
+            let f = &self.fields[*field];
+            let len = value.len();
+            let enc = match (&f.ftype, value) {
+                (FieldType::Scalar(d), FieldValue::Num(v)) => codec::encode(d, sel, *v),
+                (FieldType::Char(c), FieldValue::Str(v)) => strings::encode_char(c, sel, v),
+                (FieldType::Scalar(d), FieldValue::Str(_)) => Err(MmError::Type(format!(
+                    "cannot write character values to a {} field", d.name()
+                ))),
+                (FieldType::Char(c), FieldValue::Num(_)) => Err(MmError::Type(format!(
+                    "a {} field takes character values", c.name()
+                ))),
+            }
+            .map_err(|e| in_field(e, &f.name))?;
+            report.uneven_recycling |= n % len != 0 || len > n;
+            encoded.push((*field, enc));
+        }
+        let count = self.count(bytes.len()) as usize;
+        let records = &mut bytes[..count * self.bytes];
+        for (field, enc) in &encoded {
+            codec::scatter(records, self.geometry(*field), sel, enc);
+        }
+        Ok(report)
+    }
+}
+
+/// The values for one field of a replacement.
+pub enum FieldValue<'a> {
+    Num(InBuf<'a>),
+    Str(Vec<Option<&'a [u8]>>),
+}
+
+impl FieldValue<'_> {
+    fn len(&self) -> usize {
+        match self {
+            FieldValue::Num(v) => v.len(),
+            FieldValue::Str(v) => v.len(),
+        }
+    }
+}
+
+/// Names the field in an error about one of its values.
+fn in_field(e: MmError, name: &str) -> MmError {
+    match e.class() {
+        "mmap_error_value" => MmError::Value(format!("field `{name}`: {e}")),
+        "mmap_error_type" => MmError::Type(format!("field `{name}`: {e}")),
+        _ => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+    use crate::layout::{CharType, FieldSpec};
+
+    fn rec() -> Record {
+        let s = |n: &str, t: &str| FieldSpec::Field {
+            name: n.into(),
+            ftype: FieldType::Scalar(DType::parse(t, "little", None).unwrap()),
+            offset: None,
+        };
+        Record::new(
+            vec![
+                s("short", "int16"),
+                s("int", "int32"),
+                s("double", "real64"),
+                FieldSpec::Field { name: "s".into(), ftype: FieldType::Char(CharType::new(3, true, None).unwrap()), offset: None },
+            ],
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn columns_roundtrip() {
+        let r = rec();
+        assert_eq!(r.bytes, 18);
+        let mut bytes = vec![0u8; 18 * 4 + 5];
+        let all = Selection::Range { start: 0, len: 4 };
+        let cols = vec![
+            (0, FieldValue::Num(InBuf::Integer(&[1, -2, 3, -4]))),
+            (1, FieldValue::Num(InBuf::Integer(&[10, 20, 30, 40]))),
+            (2, FieldValue::Num(InBuf::Double(&[0.5]))),
+            (3, FieldValue::Str(vec![Some(b"a"), Some(b"abc")])),
+        ];
+        r.replace(&mut bytes, &all, &cols).unwrap();
+        let mut ints = [0i32; 4];
+        r.extract_field(1, &bytes, &all, OutBuf::Integer(&mut ints)).unwrap();
+        assert_eq!(ints, [10, 20, 30, 40]);
+        let mut shorts = [0i32; 2];
+        r.extract_field(0, &bytes, &Selection::Positions(vec![3, 1]), OutBuf::Integer(&mut shorts)).unwrap();
+        assert_eq!(shorts, [-4, -2]);
+        let mut texts = Vec::new();
+        r.extract_char_field(3, &bytes, &all, |_, t| texts.push(t.unwrap().to_vec())).unwrap();
+        assert_eq!(texts, vec![b"a".to_vec(), b"abc".to_vec(), b"a".to_vec(), b"abc".to_vec()]);
+    }
+
+    #[test]
+    fn bad_value_writes_nothing() {
+        let r = rec();
+        let mut bytes = vec![0u8; 18 * 2];
+        let all = Selection::Range { start: 0, len: 2 };
+        let cols = vec![
+            (1, FieldValue::Num(InBuf::Integer(&[7, 7]))),
+            (0, FieldValue::Num(InBuf::Integer(&[1, 40000]))),
+        ];
+        let err = r.replace(&mut bytes, &all, &cols).unwrap_err();
+        assert!(err.to_string().contains("field `short`"), "{err}");
+        assert!(err.to_string().contains("element 2"), "{err}");
+        assert!(bytes.iter().all(|&b| b == 0));
+        // A too-long string never bleeds into the next record.
+        let cols = vec![(3, FieldValue::Str(vec![Some(b"abcd")]))];
+        assert!(r.replace(&mut bytes, &all, &cols).is_err());
+        assert!(bytes.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn field_selection() {
+        let r = rec();
+        assert_eq!(r.select_fields(IndexArg::Int(&[-1])).unwrap(), vec![1, 2, 3]);
+        assert_eq!(r.select_fields(IndexArg::Logical(&[1, 0])).unwrap(), vec![0, 2]);
+        assert!(r.select_fields(IndexArg::Int(&[5])).is_err());
+        assert!(r.select_fields(IndexArg::Int(&[i32::MIN])).is_err());
+    }
+}

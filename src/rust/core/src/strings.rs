@@ -1,0 +1,236 @@
+//! Fixed-width (`char(n)`) and nul-terminated (`cstring`) strings.
+//!
+//! Strings travel as bytes (R hands over UTF-8). A string longer than its field
+//! is refused, never truncated; `char(n)` with `nul = TRUE` always keeps its
+//! terminator. There is no NA unless the type names a sentinel text.
+
+use crate::codec::{Geometry, ReplaceReport};
+use crate::error::{MmError, Result};
+use crate::index::{Selection, NA_POS};
+use crate::layout::CharType;
+
+/// The text stored in one `char(n)` slot: up to the first nul, `None` for the sentinel.
+pub fn decode_char<'a>(ct: &CharType, slot: &'a [u8]) -> Option<&'a [u8]> {
+    let text = &slot[..ct.width.min(slot.len())];
+    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+    let text = &text[..end];
+    match &ct.na {
+        Some(na) if na.as_slice() == text => None,
+        _ => Some(text),
+    }
+}
+
+/// Calls `f(k, text)` for the k-th selected element (`None` is NA).
+pub fn extract_char<'a>(
+    ct: &CharType,
+    g: Geometry,
+    bytes: &'a [u8],
+    sel: &Selection,
+    mut f: impl FnMut(usize, Option<&'a [u8]>),
+) {
+    for k in 0..sel.len() {
+        let p = sel.get(k);
+        if p == NA_POS {
+            f(k as usize, None);
+            continue;
+        }
+        let at = p as usize * g.stride + g.offset;
+        f(k as usize, decode_char(ct, &bytes[at..at + g.size]));
+    }
+}
+
+fn shown(s: &[u8]) -> String {
+    let t = String::from_utf8_lossy(s);
+    if t.chars().count() > 40 {
+        format!("\"{}...\"", t.chars().take(37).collect::<String>())
+    } else {
+        format!("\"{t}\"")
+    }
+}
+
+/// Checks and encodes the values of a replacement of `sel` (recycled later);
+/// nothing is written. Errors name the element of the mapping.
+pub fn encode_char(ct: &CharType, sel: &Selection, values: &[Option<&[u8]>]) -> Result<Vec<u8>> {
+    let n = sel.len() as usize;
+    if values.is_empty() && n > 0 {
+        return Err(MmError::Value("replacement has length zero".into()));
+    }
+    let used = values.len().min(n);
+    let size = ct.bytes();
+    let mut encoded = vec![0u8; used * size];
+    for (k, slot) in encoded.chunks_exact_mut(size).enumerate() {
+        let position = sel.get(k as u64) + 1;
+        let text: &[u8] = match (values[k], &ct.na) {
+            (None, Some(na)) => na,
+            (None, None) => {
+                return Err(MmError::Value(format!(
+                    "cannot write NA to element {position} of the mapping: {} has no NA; give the type a sentinel, e.g. char({}, na = \"NA\")",
+                    ct.name(),
+                    ct.width
+                )));
+            }
+            (Some(v), Some(na)) if v == na.as_slice() => {
+                return Err(MmError::Value(format!(
+                    "cannot write {} to element {position} of the mapping: it is the NA sentinel of this {}, so it would read back as NA",
+                    shown(v),
+                    ct.name()
+                )));
+            }
+            (Some(v), _) => v,
+        };
+        if text.len() > ct.width {
+            return Err(MmError::Value(format!(
+                "cannot write {} ({} bytes) to element {position} of the mapping: {} holds at most {} bytes; strings are never truncated",
+                shown(text),
+                text.len(),
+                ct.name(),
+                ct.width
+            )));
+        }
+        if text.contains(&0) {
+            return Err(MmError::Value(format!(
+                "cannot write a string with an embedded nul to element {position} of the mapping"
+            )));
+        }
+        slot[..text.len()].copy_from_slice(text);
+    }
+    Ok(encoded)
+}
+
+/// Writes `values` (recycled) to the elements `sel` of a `char(n)` layout.
+pub fn replace_char(
+    ct: &CharType,
+    g: Geometry,
+    bytes: &mut [u8],
+    sel: &Selection,
+    values: &[Option<&[u8]>],
+) -> Result<ReplaceReport> {
+    let n = sel.len() as usize;
+    if n == 0 {
+        return Ok(ReplaceReport::default());
+    }
+    if sel.has_na() {
+        return Err(MmError::Index("NA indices are not allowed in a replacement".into()));
+    }
+    let encoded = encode_char(ct, sel, values)?;
+    crate::codec::scatter(bytes, g, sel, &encoded);
+    Ok(ReplaceReport { uneven_recycling: n % values.len() != 0 || values.len() > n })
+}
+
+/// Where each string of a cstring mapping starts: built once when mapped.
+/// `starts[k]..ends[k]` is string k without its nul. Bytes after the last nul
+/// are not a string (no terminator) and are reported as trailing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CIndex {
+    pub starts: Vec<u64>,
+    pub ends: Vec<u64>,
+    pub trailing: usize,
+    /// Size of the bytes the index was built from.
+    pub bytes: usize,
+}
+
+impl CIndex {
+    pub fn build(bytes: &[u8]) -> CIndex {
+        let mut starts = Vec::new();
+        let mut ends = Vec::new();
+        let mut start = 0usize;
+        for (k, &b) in bytes.iter().enumerate() {
+            if b == 0 {
+                starts.push(start as u64);
+                ends.push(k as u64);
+                start = k + 1;
+            }
+        }
+        CIndex { starts, ends, trailing: bytes.len() - start, bytes: bytes.len() }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.starts.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// The widest string, in bytes (0 for none).
+    pub fn max_width(&self) -> u64 {
+        self.starts.iter().zip(&self.ends).map(|(s, e)| e - s).max().unwrap_or(0)
+    }
+
+    /// Calls `f(k, text)` for the k-th selected string.
+    pub fn extract<'a>(&self, bytes: &'a [u8], sel: &Selection, mut f: impl FnMut(usize, Option<&'a [u8]>)) -> Result<()> {
+        if bytes.len() != self.bytes {
+            return Err(MmError::Layout("the cstring index no longer matches the mapping; map the file again".into()));
+        }
+        for k in 0..sel.len() {
+            let p = sel.get(k);
+            if p == NA_POS {
+                f(k as usize, None);
+                continue;
+            }
+            let (s, e) = (self.starts[p as usize] as usize, self.ends[p as usize] as usize);
+            f(k as usize, Some(&bytes[s..e]));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(ct: &CharType, bytes: &[u8], sel: &Selection) -> Vec<Option<Vec<u8>>> {
+        let mut out = vec![None; sel.len() as usize];
+        extract_char(ct, Geometry::dense(ct.bytes()), bytes, sel, |k, v| out[k] = v.map(<[u8]>::to_vec));
+        out
+    }
+
+    #[test]
+    fn char_roundtrip_and_refusals() {
+        let ct = CharType::new(3, true, None).unwrap();
+        let mut bytes = vec![0xAAu8; 12];
+        let all = Selection::Range { start: 0, len: 3 };
+        let vals: Vec<Option<&[u8]>> = vec![Some(b"ab"), Some(b"abc"), Some(b"")];
+        replace_char(&ct, Geometry::dense(4), &mut bytes, &all, &vals).unwrap();
+        assert_eq!(&bytes, b"ab\0\0abc\0\0\0\0\0");
+        assert_eq!(collect(&ct, &bytes, &all), vec![Some(b"ab".to_vec()), Some(b"abc".to_vec()), Some(vec![])]);
+        // Too long: refused, nothing written.
+        let before = bytes.clone();
+        let err = replace_char(&ct, Geometry::dense(4), &mut bytes, &all, &[Some(b"x"), Some(b"abcd")]).unwrap_err();
+        assert!(err.to_string().contains("element 2"), "{err}");
+        assert_eq!(bytes, before);
+        // No NA without a sentinel.
+        let err = replace_char(&ct, Geometry::dense(4), &mut bytes, &all, &[None]).unwrap_err();
+        assert!(err.to_string().contains("element 1") && err.to_string().contains("has no NA"), "{err}");
+    }
+
+    #[test]
+    fn sentinel() {
+        let ct = CharType::new(4, true, Some(b"NA".to_vec())).unwrap();
+        let mut bytes = vec![0u8; 10];
+        let all = Selection::Range { start: 0, len: 2 };
+        replace_char(&ct, Geometry::dense(5), &mut bytes, &all, &[None, Some(b"N")]).unwrap();
+        assert_eq!(collect(&ct, &bytes, &all), vec![None, Some(b"N".to_vec())]);
+        assert!(replace_char(&ct, Geometry::dense(5), &mut bytes, &all, &[Some(b"NA")]).is_err());
+    }
+
+    #[test]
+    fn no_nul_uses_full_width() {
+        let ct = CharType::new(2, false, None).unwrap();
+        let bytes = b"abc\0".to_vec();
+        let all = Selection::Range { start: 0, len: 2 };
+        assert_eq!(collect(&ct, &bytes, &all), vec![Some(b"ab".to_vec()), Some(b"c".to_vec())]);
+    }
+
+    #[test]
+    fn cindex() {
+        let bytes = b"a\0bcd\0\0xy";
+        let ix = CIndex::build(bytes);
+        assert_eq!(ix.len(), 3);
+        assert_eq!(ix.trailing, 2);
+        assert_eq!(ix.max_width(), 3);
+        let mut out = Vec::new();
+        ix.extract(bytes, &Selection::Positions(vec![2, 1, NA_POS]), |_, v| out.push(v.map(<[u8]>::to_vec))).unwrap();
+        assert_eq!(out, vec![Some(vec![]), Some(b"bcd".to_vec()), None]);
+    }
+}

@@ -1,0 +1,475 @@
+//! R entry points for the non-scalar layouts: bits, char(n), cstring, struct,
+//! and CSV ingestion. Conversions only; the work is in `mmapcore`.
+
+use std::path::Path;
+use std::slice;
+
+use extendr_api::prelude::*;
+use extendr_api::Robj;
+use extendr_ffi as ffi;
+use extendr_ffi::SEXPTYPE;
+
+use mmapcore::csv::Scan;
+use mmapcore::layout::{CharType, FieldSpec, FieldType, Layout, Record};
+use mmapcore::map::{MapOptions, Mapping, PROT_READ};
+use mmapcore::record::FieldValue;
+use mmapcore::strings::{self, CIndex};
+use mmapcore::{bits, codec::Geometry, Endian, MmError};
+
+use crate::conv::{alloc_and_fill, dtype, finish, in_buf, index_arg, whole};
+use crate::handle;
+
+fn type_err(msg: impl Into<String>) -> MmError {
+    MmError::Type(msg.into())
+}
+
+fn get(list: &List, key: &str) -> Option<Robj> {
+    list.iter().find(|(k, _)| *k == key).map(|(_, v)| v).filter(|v| !v.is_null())
+}
+
+fn get_str(list: &List, key: &str) -> Option<String> {
+    get(list, key).and_then(|v| v.as_str().map(str::to_string))
+}
+
+fn get_num(list: &List, key: &str) -> Option<f64> {
+    get(list, key).and_then(|v| v.as_real().or_else(|| v.as_integer().map(f64::from)))
+}
+
+fn as_list(spec: &Robj) -> mmapcore::Result<List> {
+    spec.as_list().ok_or_else(|| type_err("internal: a type spec must be a list"))
+}
+
+fn char_type(list: &List) -> mmapcore::Result<CharType> {
+    let width = get_num(list, "width").ok_or_else(|| type_err("internal: char() spec needs a width"))?;
+    let width = whole(width, "n")? as usize;
+    let nul = get(list, "nul").and_then(|v| v.as_bool()).unwrap_or(true);
+    let na = get_str(list, "na").map(String::into_bytes);
+    CharType::new(width, nul, na)
+}
+
+fn endian_of(list: &List) -> mmapcore::Result<Endian> {
+    Endian::parse(&get_str(list, "endian").unwrap_or_else(|| "native".into()))
+}
+
+/// Reads any type spec built by R's constructors into a core layout.
+pub fn layout(spec: &Robj) -> mmapcore::Result<Layout> {
+    let list = as_list(spec)?;
+    let name = get_str(&list, "name").ok_or_else(|| type_err("internal: a type spec needs a name"))?;
+    let endian = endian_of(&list)?;
+    Ok(match name.as_str() {
+        "bits" => Layout::Bits(endian),
+        "char" => Layout::Char(char_type(&list)?),
+        "cstring" => Layout::CString,
+        "struct" => Layout::Struct(record(&list, endian)?),
+        _ => Layout::Scalar(dtype(spec)?),
+    })
+}
+
+fn record(list: &List, endian: Endian) -> mmapcore::Result<Record> {
+    let fields = get(list, "fields")
+        .and_then(|f| f.as_list())
+        .ok_or_else(|| type_err("internal: a struct spec needs fields"))?;
+    let offsets: Vec<f64> = get(list, "offset")
+        .map(|o| o.as_real_vector().or_else(|| o.as_integer_vector().map(|v| v.into_iter().map(f64::from).collect())))
+        .unwrap_or_default()
+        .unwrap_or_default();
+    let mut specs = Vec::new();
+    for (k, (name, f)) in fields.iter().enumerate() {
+        let fl = as_list(&f)?;
+        let tname = get_str(&fl, "name").ok_or_else(|| type_err("internal: a field spec needs a name"))?;
+        let offset = match offsets.get(k) {
+            Some(o) if !o.is_nan() => Some(whole(*o, "offset")? as usize),
+            _ => None,
+        };
+        let ftype = match tname.as_str() {
+            "pad" => {
+                let n = get_num(&fl, "bytes").ok_or_else(|| type_err("internal: pad() needs bytes"))?;
+                specs.push(FieldSpec::Pad(whole(n, "n")? as usize));
+                continue;
+            }
+            "char" => FieldType::Char(char_type(&fl)?),
+            "bits" | "cstring" | "struct" => {
+                return Err(type_err(format!(
+                    "field `{name}`: a struct field must be a fixed-width scalar or char(n) type, not {tname}"
+                )))
+            }
+            _ => {
+                let mut d = dtype(&f)?;
+                d.endian = endian;
+                FieldType::Scalar(d)
+            }
+        };
+        specs.push(FieldSpec::Field { name: name.to_string(), ftype, offset });
+    }
+    let bytes = match get_num(list, "bytes") {
+        Some(b) => Some(whole(b, "bytes")? as usize),
+        None => None,
+    };
+    Record::new(specs, bytes)
+}
+
+/// Bytes per element (NA for cstring) and, for struct, the fields' offsets.
+#[extendr]
+fn mm_layout_(spec: Robj) -> Robj {
+    finish((|| {
+        let l = layout(&spec)?;
+        let bytes = l.unit().map_or(f64::NAN, |(b, _)| b as f64);
+        let offsets: Vec<f64> = match &l {
+            Layout::Struct(r) => r.fields.iter().map(|f| f.offset as f64).collect(),
+            _ => Vec::new(),
+        };
+        let names: Vec<String> = match &l {
+            Layout::Struct(r) => r.fields.iter().map(|f| f.name.clone()).collect(),
+            _ => Vec::new(),
+        };
+        let bytes = if bytes.is_nan() { Robj::from(Rfloat::na()) } else { Robj::from(bytes) };
+        List::from_names_and_values(["bytes", "offsets", "names"], [bytes, Robj::from(offsets), Robj::from(names)])
+            .map(Robj::from)
+            .map_err(|e| type_err(e.to_string()))
+    })())
+}
+
+/// The 1-based positions of the fields `j` selects (positions, negative
+/// positions or logical); a column past the last field is an error.
+#[extendr]
+fn mm_xfields_(spec: Robj, j: Robj) -> Robj {
+    finish((|| {
+        let Layout::Struct(r) = layout(&spec)? else {
+            return Err(type_err("internal: only struct types have fields"));
+        };
+        let fields = r.select_fields(index_arg(&j)?)?;
+        Ok(Robj::from(fields.iter().map(|&f| f as i32 + 1).collect::<Vec<i32>>()))
+    })())
+}
+
+/// The cstring offset table of a mapping, as an external pointer.
+#[extendr]
+fn mm_cindex_(h: Robj) -> Robj {
+    finish(handle::mapping(&h).and_then(|m| Ok(Robj::from(ExternalPtr::new(CIndex::build(m.bytes()?))))))
+}
+
+fn with_index<T>(m: &Mapping, ix: &Robj, f: impl FnOnce(&CIndex) -> mmapcore::Result<T>) -> mmapcore::Result<T> {
+    match <&ExternalPtr<CIndex>>::try_from(ix) {
+        Ok(p) if p.bytes == m.len() => f(p),
+        // Lost after readRDS(), or stale: build a fresh one for this call.
+        _ => f(&CIndex::build(m.bytes()?)),
+    }
+}
+
+/// Element count and trailing bytes.
+#[extendr]
+fn mm_xlength_(h: Robj, spec: Robj, ix: Robj) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let (n, trailing) = match layout(&spec)? {
+            Layout::CString => with_index(&m, &ix, |c| Ok((c.len(), c.trailing)))?,
+            l => l.length(m.len()),
+        };
+        Ok(Robj::from([n as f64, trailing as f64]))
+    })())
+}
+
+/// Widest string of a cstring mapping, in bytes.
+#[extendr]
+fn mm_cstring_maxwidth_(h: Robj, ix: Robj) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        with_index(&m, &ix, |c| Ok(Robj::from(c.max_width() as f64)))
+    })())
+}
+
+/// A character vector of `n` elements, filled by `fill(set)`.
+fn strings_out(n: u64, fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -> mmapcore::Result<()>) -> mmapcore::Result<Robj> {
+    let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} strings")))?;
+    // SAFETY: a fresh STRSXP, protected by the Robj until it is returned; `s`
+    // is used only while `robj` is alive.
+    let (robj, s) = unsafe {
+        let robj = Robj::from_sexp(ffi::Rf_allocVector(SEXPTYPE::STRSXP, len));
+        let s = robj.get();
+        (robj, s)
+    };
+    let mut too_long = false;
+    let mut set = |k: usize, text: Option<&[u8]>| {
+        // SAFETY: `k < n` (the core calls once per selected element) and `s` is
+        // protected; mkCharLenCE copies the bytes, which hold no nul.
+        unsafe {
+            let el = match text {
+                None => ffi::R_NaString,
+                Some(t) if t.len() > i32::MAX as usize => {
+                    too_long = true;
+                    ffi::R_NaString
+                }
+                Some(t) => {
+                    let enc = if t.is_ascii() {
+                        ffi::cetype_t::CE_NATIVE
+                    } else if std::str::from_utf8(t).is_ok() {
+                        ffi::cetype_t::CE_UTF8
+                    } else {
+                        ffi::cetype_t::CE_BYTES
+                    };
+                    ffi::Rf_mkCharLenCE(t.as_ptr().cast(), t.len() as i32, enc)
+                }
+            };
+            ffi::SET_STRING_ELT(s, k as isize, el);
+        }
+    };
+    fill(&mut set)?;
+    if too_long {
+        return Err(MmError::Layout("a string is longer than R's limit of 2^31-1 bytes".into()));
+    }
+    Ok(robj)
+}
+
+/// The strings of an R character vector as bytes (`None` for NA).
+fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
+    // SAFETY: `x` was checked to be a STRSXP; each element is a CHARSXP whose
+    // R_CHAR holds LENGTH bytes and lives as long as `x` (protected by the caller).
+    unsafe {
+        let s = x.get();
+        if ffi::TYPEOF(s) != SEXPTYPE::STRSXP {
+            return Err(type_err(format!("a string mapping takes character values, not {:?}", x.rtype()).to_lowercase()));
+        }
+        let n = ffi::XLENGTH(s);
+        let mut out = Vec::with_capacity(n as usize);
+        for k in 0..n {
+            let el = ffi::STRING_ELT(s, k);
+            if el == ffi::R_NaString {
+                out.push(None);
+            } else {
+                let p = ffi::R_CHAR(el).cast::<u8>();
+                out.push(Some(slice::from_raw_parts(p, ffi::LENGTH(el) as usize)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fields: &[usize]) -> mmapcore::Result<Robj> {
+    let bytes = m.bytes()?;
+    let mut values = Vec::with_capacity(fields.len());
+    for &f in fields {
+        let v = match &r.fields[f].ftype {
+            FieldType::Scalar(d) => alloc_and_fill(d.info().rkind, sel.len(), |out| r.extract_field(f, bytes, sel, out))?,
+            FieldType::Char(_) => strings_out(sel.len(), |set| r.extract_char_field(f, bytes, sel, set))?,
+        };
+        values.push(v);
+    }
+    let names: Vec<&str> = fields.iter().map(|&f| r.fields[f].name.as_str()).collect();
+    List::from_names_and_values(names, values).map(Robj::from).map_err(|e| type_err(e.to_string()))
+}
+
+/// `m[i]` (and `m[i, j]` for struct, `j = NULL` for all fields).
+#[extendr]
+fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        match layout(&spec)? {
+            Layout::Scalar(_) => Err(type_err("internal: scalar types use mm_extract_")),
+            Layout::Bits(endian) => {
+                let l = Layout::Bits(endian);
+                let (n, _) = l.length(m.len());
+                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
+                let bytes = m.bytes()?;
+                alloc_and_fill(mmapcore::RKind::Logical, sel.len(), |out| match out {
+                    mmapcore::codec::OutBuf::Logical(o) => {
+                        bits::extract(endian, bytes, &sel, o);
+                        Ok(())
+                    }
+                    _ => Err(type_err("internal: bits extract to logical")),
+                })
+            }
+            Layout::Char(c) => {
+                let size = c.bytes();
+                let n = (m.len() / size) as u64;
+                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
+                let bytes = m.bytes()?;
+                strings_out(sel.len(), |set| {
+                    strings::extract_char(&c, Geometry::dense(size), bytes, &sel, set);
+                    Ok(())
+                })
+            }
+            Layout::CString => with_index(&m, &ix, |c| {
+                let sel = mmapcore::index::resolve(index_arg(&i)?, c.len())?;
+                let bytes = m.bytes()?;
+                strings_out(sel.len(), |set| c.extract(bytes, &sel, set))
+            }),
+            Layout::Struct(r) => {
+                let sel = mmapcore::index::resolve(index_arg(&i)?, r.count(m.len()))?;
+                let fields = r.select_fields(index_arg(&j)?)?;
+                struct_columns(&r, &m, &sel, &fields)
+            }
+        }
+    })())
+}
+
+/// `m[i] <- value` (and `m[i, j] <- value` for struct, where `value` is a list
+/// with one vector per selected field). Returns TRUE when recycling was uneven.
+#[extendr]
+fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let report = match layout(&spec)? {
+            Layout::Scalar(_) => return Err(type_err("internal: scalar types use mm_replace_")),
+            Layout::CString => {
+                return Err(type_err(
+                    "a cstring mapping is read-only: its strings have no fixed slots to write to; \
+                     convert it with make.fixedwidth() and map it as char(n) to modify strings",
+                ))
+            }
+            Layout::Bits(endian) => {
+                let (n, _) = Layout::Bits(endian).length(m.len());
+                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
+                let value = in_buf(&value, int64)?;
+                bits::replace(endian, m.bytes_mut()?, &sel, value)?
+            }
+            Layout::Char(c) => {
+                let size = c.bytes();
+                let n = (m.len() / size) as u64;
+                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
+                let values = strings_in(&value)?;
+                let all = m.bytes_mut()?;
+                let used = n as usize * size;
+                strings::replace_char(&c, Geometry::dense(size), &mut all[..used], &sel, &values)?
+            }
+            Layout::Struct(r) => {
+                let sel = mmapcore::index::resolve(index_arg(&i)?, r.count(m.len()))?;
+                let fields = r.select_fields(index_arg(&j)?)?;
+                let list = value.as_list().ok_or_else(|| type_err("internal: struct values come as a list"))?;
+                if list.len() != fields.len() {
+                    return Err(MmError::Value(format!(
+                        "`value` has {} column{} for {} selected field{}",
+                        list.len(),
+                        if list.len() == 1 { "" } else { "s" },
+                        fields.len(),
+                        if fields.len() == 1 { "" } else { "s" }
+                    )));
+                }
+                let cols: Vec<Robj> = list.values().collect();
+                let mut columns = Vec::with_capacity(fields.len());
+                for (&f, v) in fields.iter().zip(&cols) {
+                    let fv = match &r.fields[f].ftype {
+                        FieldType::Char(_) => FieldValue::Str(strings_in(v).map_err(|e| {
+                            MmError::Type(format!("field `{}`: {e}", r.fields[f].name))
+                        })?),
+                        FieldType::Scalar(_) => {
+                            let is64 = v.inherits("integer64");
+                            FieldValue::Num(in_buf(v, is64).map_err(|e| {
+                                MmError::Type(format!("field `{}`: {e}", r.fields[f].name))
+                            })?)
+                        }
+                    };
+                    columns.push((f, fv));
+                }
+                r.replace(m.bytes_mut()?, &sel, &columns)?
+            }
+        };
+        Ok(Robj::from(report.uneven_recycling))
+    })())
+}
+
+// ---------------------------------------------------------------------------
+// CSV
+
+fn sep_byte(sep: &str) -> mmapcore::Result<u8> {
+    match sep.as_bytes() {
+        [b] if *b != b'"' && *b != b'\n' && *b != b'\r' => Ok(*b),
+        _ => Err(type_err(format!("`sep` must be a single byte other than a quote or newline, not \"{sep}\""))),
+    }
+}
+
+fn open_csv(path: &str) -> mmapcore::Result<Mapping> {
+    Mapping::open(Path::new(path), &MapOptions { prot: PROT_READ, ..MapOptions::default() })
+}
+
+/// The first record's fields and where the next record starts.
+#[extendr]
+fn mm_csv_header_(path: &str, sep: &str) -> Robj {
+    finish((|| {
+        let sep = sep_byte(sep)?;
+        let m = open_csv(path)?;
+        let bytes = if m.is_empty() { &[][..] } else { m.bytes()? };
+        let (fields, next) = mmapcore::csv::next_record(bytes, 0, sep)?
+            .ok_or_else(|| MmError::Value(format!("the CSV file '{path}' is empty")))?;
+        let names: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        List::from_names_and_values(["fields", "next", "size"], [Robj::from(names), Robj::from(next as f64), Robj::from(bytes.len() as f64)])
+            .map(Robj::from)
+            .map_err(|e| type_err(e.to_string()))
+    })())
+}
+
+#[extendr]
+fn mm_csv_scan_new_(ncol: i32) -> Robj {
+    Robj::from(ExternalPtr::new(Scan::new(ncol.max(0) as usize)))
+}
+
+/// Scans a chunk into `state`; returns where the next chunk starts.
+#[extendr]
+fn mm_csv_scan_(mut state: Robj, path: &str, from: f64, limit: f64, sep: &str) -> Robj {
+    finish((|| {
+        let sep = sep_byte(sep)?;
+        let scan = <&mut ExternalPtr<Scan>>::try_from(&mut state).map_err(|_| type_err("internal: bad scan state"))?;
+        let m = open_csv(path)?;
+        let bytes = if m.is_empty() { &[][..] } else { m.bytes()? };
+        let next = scan.chunk(bytes, whole(from, "from")? as usize, whole(limit, "limit")? as usize, sep)?;
+        Ok(Robj::from(next as f64))
+    })())
+}
+
+/// What a scan found: per column kind, width, any NA; and the row count.
+#[extendr]
+fn mm_csv_scan_result_(state: Robj) -> Robj {
+    finish((|| {
+        let scan = <&ExternalPtr<Scan>>::try_from(&state).map_err(|_| type_err("internal: bad scan state"))?;
+        let kinds: Vec<&str> = scan.cols.iter().map(|c| c.kind().name()).collect();
+        let widths: Vec<f64> = scan.cols.iter().map(|c| c.width as f64).collect();
+        let na: Vec<bool> = scan.cols.iter().map(|c| c.any_na).collect();
+        List::from_names_and_values(
+            ["kind", "width", "na", "rows"],
+            [Robj::from(kinds), Robj::from(widths), Robj::from(na), Robj::from(scan.rows as f64)],
+        )
+        .map(Robj::from)
+        .map_err(|e| type_err(e.to_string()))
+    })())
+}
+
+/// Writes a chunk of CSV rows into the struct mapping `h`; returns c(next, rows).
+#[extendr]
+fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &str, first_row: f64) -> Robj {
+    finish((|| {
+        let sep = sep_byte(sep)?;
+        let Layout::Struct(r) = layout(&spec)? else {
+            return Err(type_err("internal: CSV rows go to a struct mapping"));
+        };
+        let endian = endian_of(&as_list(&spec)?)?;
+        let csv = open_csv(path)?;
+        let bytes = if csv.is_empty() { &[][..] } else { csv.bytes()? };
+        let target = handle::mapping(&h)?;
+        let (next, rows) = mmapcore::csv::write_records(
+            bytes,
+            whole(from, "from")? as usize,
+            whole(limit, "limit")? as usize,
+            sep,
+            &r,
+            endian,
+            target.bytes_mut()?,
+            whole(first_row, "first_row")?,
+        )?;
+        Ok(Robj::from([next as f64, rows as f64]))
+    })())
+}
+
+extendr_module! {
+    mod rec;
+    fn mm_layout_;
+    fn mm_xfields_;
+    fn mm_cindex_;
+    fn mm_xlength_;
+    fn mm_cstring_maxwidth_;
+    fn mm_xextract_;
+    fn mm_xreplace_;
+    fn mm_csv_header_;
+    fn mm_csv_scan_new_;
+    fn mm_csv_scan_;
+    fn mm_csv_scan_result_;
+    fn mm_csv_write_;
+}
