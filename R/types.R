@@ -4,7 +4,9 @@
 #' `Ctype` object to pass as the `mode` of [mmap()] or [as.mmap()]. Base R's
 #' prototypes are accepted as modes too: `integer()` means `int32()`,
 #' `double()` means `real64()`, `logical()` means `logi32()`, `complex()`
-#' means `cplx()` and `raw()` means `uchar()`.
+#' means `cplx()` and `raw()` means `uchar()`; `character(n)` means `char(n)` (see
+#' [strings]), `character()` or a character vector means `cstring()`, and a
+#' list or data.frame means `as.struct(x)`.
 #'
 #' | type | R type | bytes | NA on disk |
 #' |---|---|---|---|
@@ -111,7 +113,9 @@ as.Ctype <- function(x) {
     logical = logi32(),
     complex = cplx(),
     raw = uchar(),
-    character = if (length(x)) char(length(x)) else cstring(),
+    # character(n), a prototype of n empty strings, means char(n) (the seed's
+    # convention); character() and actual strings mean cstring().
+    character = if (length(x) && all(!is.na(x) & !nzchar(x))) char(length(x)) else cstring(),
     list = as.struct(x),
     NULL
   )
