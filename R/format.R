@@ -63,6 +63,9 @@ str.mmap <- function(object, ...) {
 #' @rdname print.mmap
 #' @export
 summary.mmap <- function(object, ...) {
+  # Strings, bits and records: summarise the extracted values (a data.frame or
+  # list for struct mappings, per column).
+  if (is_compound(.subset2(object, "mode"))) return(summary(object[], ...))
   s <- rs(mm_summary_(handle_of(object), spec_of(object)))
   values <- c(Min. = s[["min"]], Mean = s[["mean"]], Max. = s[["max"]])
   if (s[["na"]] > 0) values <- c(values, "NA's" = s[["na"]])

@@ -170,3 +170,18 @@ test_that("as.mmap(<data.frame>) keeps a literal \"NA\" string distinct from NA"
   m <- local_mmap(df)
   expect_identical(m[]$s, c("NA", NA, "b"))
 })
+
+test_that("summary() of compound mappings summarises the values", {
+  m <- local_mmap(data.frame(x = c(1, 2, 3), s = c("a", "b", "c")))
+  expect_equal(summary(m), summary(data.frame(x = c(1, 2, 3), s = c("a", "b", "c"))))
+  b <- local_mmap(c("a", "b"))
+  expect_equal(summary(b), summary(c("a", "b")))
+})
+
+test_that("int64 and complex columns round-trip through a struct", {
+  skip_if_not_installed("bit64")
+  df <- data.frame(a = bit64::as.integer64(c(1, 2^40)), b = c(1 + 2i, NA))
+  m <- local_mmap(df)
+  expect_identical(m[], df)
+  expect_equal(m[c(NA, 1)]$b, c(NA, 1 + 2i))
+})

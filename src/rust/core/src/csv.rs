@@ -16,9 +16,12 @@ use crate::dtype::{Endian, Kind};
 use crate::error::{MmError, Result};
 use crate::layout::{FieldType, Record};
 
+/// The fields of one record and the position after it.
+pub type Fields<'a> = (Vec<Cow<'a, [u8]>>, usize);
+
 /// Splits one record starting at `pos`; returns the fields and the position
 /// after the record's line end. `None` when only blank lines remain.
-pub fn next_record(bytes: &[u8], mut pos: usize, sep: u8) -> Result<Option<(Vec<Cow<'_, [u8]>>, usize)>> {
+pub fn next_record(bytes: &[u8], mut pos: usize, sep: u8) -> Result<Option<Fields<'_>>> {
     // Skip blank lines.
     while pos < bytes.len() && (bytes[pos] == b'\n' || bytes[pos] == b'\r') {
         pos += 1;
@@ -235,6 +238,7 @@ fn width_error(row: u64, got: usize, want: usize) -> MmError {
 /// `first_row` (0-based) onwards, until `from + limit` is passed. Returns the
 /// next position and the number of rows written. Fields are `int32`, `real64`,
 /// `logi32` or `char(n)` as `Scan` chose them.
+#[allow(clippy::too_many_arguments)]
 pub fn write_records(
     bytes: &[u8],
     from: usize,
