@@ -86,3 +86,8 @@ mm_csv_scan_result_ <- function(state) .Call(wrap__mm_csv_scan_result_, state)
 # Writes a chunk of CSV rows into the struct mapping `h`; returns c(next, rows).
 mm_csv_write_ <- function(path, h, spec, from, limit, sep, first_row) .Call(wrap__mm_csv_write_, path, h, spec, from, limit, sep, first_row)
 
+# A zero-copy view of the bytes a live mmap handle maps (`info` describes them).
+mm_view_ <- function(h, info) .Call(wrap__mm_view_, h, info)
+
+# Whether `x` is one of our views, and whether R reads it in place.
+mm_view_info_ <- function(x) .Call(wrap__mm_view_info_, x)

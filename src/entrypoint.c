@@ -5,8 +5,12 @@
 
 void R_init_mmap_extendr(DllInfo *dll);
 void register_extendr_panic_hook(void);
+void mmap_register_altrep(DllInfo *dll);
 
 void R_init_mmap(DllInfo *dll) {
     register_extendr_panic_hook();
     R_init_mmap_extendr(dll);
+    // ALTREP classes need this package's DllInfo, so that views survive
+    // serialization and subsetting finds their methods.
+    mmap_register_altrep(dll);
 }

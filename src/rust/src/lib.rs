@@ -3,6 +3,7 @@
 
 use extendr_api::prelude::*;
 
+mod altrep;
 mod conv;
 mod handle;
 mod vec;
@@ -11,5 +12,6 @@ mod rec;
 extendr_module! {
     mod mmap;
     use vec;
+    use altrep;
     use rec;
 }

@@ -248,8 +248,8 @@ fn copy_range(src: &[u8], dst: &mut [u8]) {
     });
 }
 
-/// Whether extraction of this type is a plain byte copy.
-fn is_verbatim(dtype: &DType) -> bool {
+/// Whether extraction of this type is a plain byte copy (stored bytes are R's own).
+pub fn is_verbatim(dtype: &DType) -> bool {
     dtype.endian.is_native()
         && matches!(dtype.kind, Kind::UChar | Kind::Int32 | Kind::Int64 | Kind::Real64 | Kind::Cplx)
 }

@@ -150,3 +150,22 @@ impl View<'_> {
         Ok(s)
     }
 }
+
+impl View<'_> {
+    /// The mapped bytes, when they already are R's representation of the
+    /// elements (native byte order, same width, suitably aligned): a zero-copy
+    /// view may hand this address to R. `None` means values must be decoded.
+    pub fn zero_copy_ptr(&self) -> Option<*const u8> {
+        use crate::dtype::RKind;
+        if self.is_empty() || !codec::is_verbatim(self.dtype) {
+            return None;
+        }
+        let bytes = self.map.bytes().ok()?;
+        let align = match self.dtype.info().rkind {
+            RKind::Raw => 1,
+            RKind::Integer | RKind::Logical => 4,
+            RKind::Double | RKind::Integer64 | RKind::Complex => 8,
+        };
+        (bytes.as_ptr() as usize % align == 0).then_some(bytes.as_ptr())
+    }
+}
