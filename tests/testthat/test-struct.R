@@ -185,3 +185,19 @@ test_that("int64 and complex columns round-trip through a struct", {
   expect_identical(m[], df)
   expect_equal(m[c(NA, 1)]$b, c(NA, 1 + 2i))
 })
+
+test_that("many random records read the same as one field at a time (blocked, threaded gather)", {
+  n <- 3e5
+  m <- local_struct(struct(a = int16(), b = int32(), c = real64(), s = char(2)), n)
+  a <- sample(-3e4:3e4, n, TRUE)
+  b <- sample.int(1e9, n)
+  c <- runif(n)
+  m[] <- list(a, b, c, "ab")
+  idx <- c(sample.int(n, 2e5, replace = TRUE), NA, 1)
+  got <- m[idx]
+  expect_identical(got$a, a[idx])
+  expect_identical(got$b, b[idx])
+  expect_identical(got$c, c[idx])
+  expect_identical(got$s, ifelse(is.na(idx), NA, "ab"))
+  expect_identical(m[idx, c("c", "a")], list(c = c[idx], a = a[idx]))
+})

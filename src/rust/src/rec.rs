@@ -14,7 +14,8 @@ use mmapcore::layout::{CharType, FieldSpec, FieldType, Layout, Record};
 use mmapcore::map::{MapOptions, Mapping, PROT_READ};
 use mmapcore::record::FieldValue;
 use mmapcore::strings::{self, CIndex};
-use mmapcore::{bits, codec::Geometry, Endian, MmError};
+use mmapcore::codec::OutBuf;
+use mmapcore::{bits, codec::Geometry, Endian, MmError, RKind};
 
 use crate::conv::{alloc_and_fill, dtype, finish, in_buf, index_arg, whole};
 use crate::handle;
@@ -244,16 +245,61 @@ fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
     }
 }
 
+/// A fresh R vector for `n` elements of `kind`, and its memory as an output.
+///
+/// # Safety
+/// The returned `OutBuf` points into the returned vector: it must not be used
+/// after the `Robj` is dropped.
+unsafe fn alloc_out(kind: RKind, n: u64) -> mmapcore::Result<(Robj, OutBuf<'static>)> {
+    let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))?;
+    let sexptype = match kind {
+        RKind::Raw => SEXPTYPE::RAWSXP,
+        RKind::Logical => SEXPTYPE::LGLSXP,
+        RKind::Integer => SEXPTYPE::INTSXP,
+        RKind::Double | RKind::Integer64 => SEXPTYPE::REALSXP,
+        RKind::Complex => SEXPTYPE::CPLXSXP,
+    };
+    let n = n as usize;
+    // SAFETY: a freshly allocated vector of `n` elements of the matching type,
+    // protected by the Robj; the caller keeps it alive while the slice is used.
+    unsafe {
+        let robj = Robj::from_sexp(ffi::Rf_allocVector(sexptype, len));
+        let s = robj.get();
+        let out = match kind {
+            RKind::Raw => OutBuf::Raw(slice::from_raw_parts_mut(ffi::RAW(s), n)),
+            RKind::Logical => OutBuf::Logical(slice::from_raw_parts_mut(ffi::LOGICAL(s), n)),
+            RKind::Integer => OutBuf::Integer(slice::from_raw_parts_mut(ffi::INTEGER(s), n)),
+            RKind::Double => OutBuf::Double(slice::from_raw_parts_mut(ffi::REAL(s), n)),
+            RKind::Integer64 => OutBuf::Int64(slice::from_raw_parts_mut(ffi::REAL(s).cast::<i64>(), n)),
+            RKind::Complex => OutBuf::Complex(slice::from_raw_parts_mut(ffi::COMPLEX(s).cast::<[f64; 2]>(), n)),
+        };
+        Ok((robj, out))
+    }
+}
+
 fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fields: &[usize]) -> mmapcore::Result<Robj> {
     let bytes = m.bytes()?;
-    let mut values = Vec::with_capacity(fields.len());
-    for &f in fields {
-        let v = match &r.fields[f].ftype {
-            FieldType::Scalar(d) => alloc_and_fill(d.info().rkind, sel.len(), |out| r.extract_field(f, bytes, sel, out))?,
-            FieldType::Char(_) => strings_out(sel.len(), |set| r.extract_char_field(f, bytes, sel, set))?,
-        };
-        values.push(v);
+    let mut values: Vec<Option<Robj>> = vec![None; fields.len()];
+    // Numeric fields are filled together (one pass over random records).
+    let mut numeric = Vec::new();
+    let mut outs = Vec::new();
+    for (k, &f) in fields.iter().enumerate() {
+        if let FieldType::Scalar(d) = &r.fields[f].ftype {
+            // SAFETY: `robj` goes into `values`, which outlives every use of `out`
+            // (the `extract_fields` call below).
+            let (robj, out) = unsafe { alloc_out(d.info().rkind, sel.len())? };
+            values[k] = Some(robj);
+            numeric.push(f);
+            outs.push(out);
+        }
     }
+    r.extract_fields(&numeric, bytes, sel, outs)?;
+    for (k, &f) in fields.iter().enumerate() {
+        if let FieldType::Char(_) = &r.fields[f].ftype {
+            values[k] = Some(strings_out(sel.len(), |set| r.extract_char_field(f, bytes, sel, set))?);
+        }
+    }
+    let values: Vec<Robj> = values.into_iter().map(|v| v.unwrap_or_else(|| Robj::from(()))).collect();
     let names: Vec<&str> = fields.iter().map(|&f| r.fields[f].name.as_str()).collect();
     List::from_names_and_values(names, values).map(Robj::from).map_err(|e| type_err(e.to_string()))
 }

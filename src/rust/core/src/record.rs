@@ -47,6 +47,67 @@ impl Record {
         }
     }
 
+    /// Decodes several numeric fields of the selected records, one output per
+    /// field. Random records are read a block at a time, every field per block,
+    /// so each record's cache line is fetched once rather than once per field;
+    /// large selections are split across threads.
+    pub fn extract_fields(&self, fields: &[usize], bytes: &[u8], sel: &Selection, outs: Vec<OutBuf<'_>>) -> Result<()> {
+        if fields.len() != outs.len() {
+            return Err(MmError::Type("internal: one output per field".into()));
+        }
+        let positions = match sel {
+            Selection::Positions(p) if fields.len() > 1 && p.len() > BLOCK => p,
+            _ => {
+                for (&f, out) in fields.iter().zip(outs) {
+                    self.extract_field(f, bytes, sel, out)?;
+                }
+                return Ok(());
+            }
+        };
+        let bytes = self.records(bytes);
+        let threads = if positions.len() >= 1 << 18 {
+            std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8)
+        } else {
+            1
+        };
+        let per = positions.len().div_ceil(threads);
+        let mut parts: Vec<Vec<OutBuf<'_>>> = (0..positions.len().div_ceil(per)).map(|_| Vec::new()).collect();
+        for out in outs {
+            for (c, piece) in split(out, per).into_iter().enumerate() {
+                parts[c].push(piece);
+            }
+        }
+        if threads == 1 {
+            return self.blocks(fields, bytes, positions, parts.pop().unwrap_or_default());
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = positions
+                .chunks(per)
+                .zip(parts)
+                .map(|(p, outs)| scope.spawn(move || self.blocks(fields, bytes, p, outs)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(MmError::Type("internal: a worker thread panicked".into()))))
+                .collect::<Result<Vec<()>>>()
+                .map(|_| ())
+        })
+    }
+
+    fn blocks(&self, fields: &[usize], bytes: &[u8], positions: &[u64], mut outs: Vec<OutBuf<'_>>) -> Result<()> {
+        for (b, block) in positions.chunks(BLOCK).enumerate() {
+            let sel = Selection::Positions(block.to_vec());
+            for (k, &f) in fields.iter().enumerate() {
+                let FieldType::Scalar(d) = &self.fields[f].ftype else {
+                    return Err(MmError::Type("internal: a char field extracts to character".into()));
+                };
+                let out = sub(&mut outs[k], b * BLOCK, block.len());
+                codec::extract_at(d, self.geometry(f), bytes, &sel, out)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `f(k, text)` for the selected records of a `char(n)` field.
     pub fn extract_char_field<'a>(
         &self,
@@ -99,6 +160,34 @@ impl Record {
             codec::scatter(records, self.geometry(*field), sel, enc);
         }
         Ok(report)
+    }
+}
+
+/// Records per block when gathering random records field by field.
+const BLOCK: usize = 2048;
+
+/// `out` cut into pieces of `per` elements.
+fn split(out: OutBuf<'_>, per: usize) -> Vec<OutBuf<'_>> {
+    match out {
+        OutBuf::Raw(o) => o.chunks_mut(per).map(OutBuf::Raw).collect(),
+        OutBuf::Logical(o) => o.chunks_mut(per).map(OutBuf::Logical).collect(),
+        OutBuf::Integer(o) => o.chunks_mut(per).map(OutBuf::Integer).collect(),
+        OutBuf::Double(o) => o.chunks_mut(per).map(OutBuf::Double).collect(),
+        OutBuf::Complex(o) => o.chunks_mut(per).map(OutBuf::Complex).collect(),
+        OutBuf::Int64(o) => o.chunks_mut(per).map(OutBuf::Int64).collect(),
+    }
+}
+
+/// Elements `start..start + len` of `out`.
+fn sub<'b>(out: &'b mut OutBuf<'_>, start: usize, len: usize) -> OutBuf<'b> {
+    let r = start..start + len;
+    match out {
+        OutBuf::Raw(o) => OutBuf::Raw(&mut o[r]),
+        OutBuf::Logical(o) => OutBuf::Logical(&mut o[r]),
+        OutBuf::Integer(o) => OutBuf::Integer(&mut o[r]),
+        OutBuf::Double(o) => OutBuf::Double(&mut o[r]),
+        OutBuf::Complex(o) => OutBuf::Complex(&mut o[r]),
+        OutBuf::Int64(o) => OutBuf::Int64(&mut o[r]),
     }
 }
 
@@ -191,6 +280,30 @@ mod tests {
         let cols = vec![(3, FieldValue::Str(vec![Some(b"abcd")]))];
         assert!(r.replace(&mut bytes, &all, &cols).is_err());
         assert!(bytes.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn many_random_records_match_field_by_field() {
+        let r = rec();
+        let n = 5000usize;
+        let mut bytes = vec![0u8; r.bytes * n];
+        let all = Selection::Range { start: 0, len: n as u64 };
+        let shorts: Vec<i32> = (0..n as i32).map(|k| k % 30000 - 15000).collect();
+        let ints: Vec<i32> = (0..n as i32).map(|k| k * 7).collect();
+        let dbls: Vec<f64> = (0..n).map(|k| k as f64 / 3.0).collect();
+        r.replace(&mut bytes, &all, &[
+            (0, FieldValue::Num(InBuf::Integer(&shorts))),
+            (1, FieldValue::Num(InBuf::Integer(&ints))),
+            (2, FieldValue::Num(InBuf::Double(&dbls))),
+        ]).unwrap();
+        let pos: Vec<u64> = (0..n as u64).map(|k| (k * 7919) % n as u64).chain([crate::index::NA_POS]).collect();
+        let sel = Selection::Positions(pos.clone());
+        let (mut a, mut b, mut c) = (vec![0i32; pos.len()], vec![0i32; pos.len()], vec![0f64; pos.len()]);
+        r.extract_fields(&[2, 0, 1], &bytes, &sel, vec![OutBuf::Double(&mut c), OutBuf::Integer(&mut a), OutBuf::Integer(&mut b)]).unwrap();
+        for (k, &p) in pos[..n].iter().enumerate() {
+            assert_eq!((a[k], b[k], c[k]), (shorts[p as usize], ints[p as usize], dbls[p as usize]));
+        }
+        assert_eq!(a[n], crate::codec::NA_INT);
     }
 
     #[test]
