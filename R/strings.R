@@ -164,7 +164,7 @@ as.mmap.character <- function(x, mode = cstring(), file = tempmmap(), ...) {
   rs(mm_create_(path.expand(file), as.double(length(x)) * attr(mode, "bytes")))
   m <- mmap(file, mode, ...)
   if (length(x) > 0L) {
-    ok <- tryCatch({ m[] <- x; TRUE }, error = function(e) { munmap(m); unlink(file); stop(e) })
+    tryCatch(m[] <- x, error = function(e) { munmap(m); unlink(file); stop(e) })
   }
   m
 }
