@@ -48,6 +48,14 @@ mm_int64_to_double_ <- function(x) .Call(wrap__mm_int64_to_double_, x)
 # Whole-mapping statistics: c(min, mean, max, na, n).
 mm_summary_ <- function(h, spec) .Call(wrap__mm_summary_, h, spec)
 
+# A zero-copy view of the bytes a live mmap handle maps (`info` describes them).
+mm_view_ <- function(h, info) .Call(wrap__mm_view_, h, info)
+
+# Whether `x` is one of our views, and whether R reads it in place.
+mm_view_info_ <- function(x) .Call(wrap__mm_view_info_, x)
+
+# `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
+mm_compare_ <- function(h, spec, op, value, int64) .Call(wrap__mm_compare_, h, spec, op, value, int64)
 
 # Bytes per element (NA for cstring) and, for struct, the fields' offsets.
 mm_layout_ <- function(spec) .Call(wrap__mm_layout_, spec)
@@ -86,8 +94,3 @@ mm_csv_scan_result_ <- function(state) .Call(wrap__mm_csv_scan_result_, state)
 # Writes a chunk of CSV rows into the struct mapping `h`; returns c(next, rows).
 mm_csv_write_ <- function(path, h, spec, from, limit, sep, first_row) .Call(wrap__mm_csv_write_, path, h, spec, from, limit, sep, first_row)
 
-# A zero-copy view of the bytes a live mmap handle maps (`info` describes them).
-mm_view_ <- function(h, info) .Call(wrap__mm_view_, h, info)
-
-# Whether `x` is one of our views, and whether R reads it in place.
-mm_view_info_ <- function(x) .Call(wrap__mm_view_info_, x)

@@ -7,11 +7,13 @@ mod altrep;
 mod conv;
 mod handle;
 mod vec;
+mod ops;
 mod rec;
 
 extendr_module! {
     mod mmap;
     use vec;
     use altrep;
+    use ops;
     use rec;
 }

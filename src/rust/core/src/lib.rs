@@ -4,6 +4,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod codec;
+pub mod compare;
 pub mod dtype;
 pub mod error;
 pub mod index;

@@ -1,0 +1,102 @@
+//! R entry point for `which()`-style comparisons (`m < 100`). Conversions only:
+//! the comparison itself is `mmapcore::compare`.
+
+use std::ffi::CStr;
+
+use extendr_api::prelude::*;
+use extendr_api::Robj;
+use extendr_ffi as ffi;
+use extendr_ffi::SEXPTYPE;
+
+use mmapcore::codec::OutBuf;
+use mmapcore::compare::{Op, Scalar};
+use mmapcore::vector::View;
+use mmapcore::{MmError, RKind};
+
+use crate::conv::{alloc_and_fill, dtype, finish};
+use crate::handle;
+
+/// The value a mapping is compared with. `int64` marks a bit64::integer64.
+fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
+    // SAFETY: `x` is protected for the call; each branch reads element 0 of a
+    // vector checked to have that SEXPTYPE and exactly one element.
+    unsafe {
+        let sexp = x.get();
+        if ffi::XLENGTH(sexp) != 1 {
+            return Err(MmError::Value(format!(
+                "a mapping can only be compared with a single value, not {} values",
+                ffi::XLENGTH(sexp)
+            )));
+        }
+        Ok(match ffi::TYPEOF(sexp) {
+            SEXPTYPE::LGLSXP | SEXPTYPE::INTSXP => {
+                let v = if ffi::TYPEOF(sexp) == SEXPTYPE::LGLSXP {
+                    ffi::LOGICAL_ELT(sexp, 0)
+                } else {
+                    ffi::INTEGER_ELT(sexp, 0)
+                };
+                if v == i32::MIN { Scalar::Na } else { Scalar::Int(v as i64) }
+            }
+            SEXPTYPE::REALSXP if int64 => {
+                let v = ffi::REAL_ELT(sexp, 0).to_bits() as i64;
+                if v == i64::MIN { Scalar::Na } else { Scalar::Int(v) }
+            }
+            SEXPTYPE::REALSXP => {
+                let v = ffi::REAL_ELT(sexp, 0);
+                if mmapcore::codec::is_r_na(v) { Scalar::Na } else { Scalar::Real(v) }
+            }
+            SEXPTYPE::RAWSXP => Scalar::Int(*ffi::RAW(sexp) as i64),
+            SEXPTYPE::CPLXSXP => {
+                let c = ffi::COMPLEX_ELT(sexp, 0);
+                if mmapcore::codec::is_r_na(c.r) || mmapcore::codec::is_r_na(c.i) {
+                    Scalar::Na
+                } else {
+                    Scalar::Cplx(c.r, c.i)
+                }
+            }
+            SEXPTYPE::STRSXP => {
+                let s = ffi::STRING_ELT(sexp, 0);
+                if s == ffi::R_NaString {
+                    Scalar::Na
+                } else {
+                    Scalar::Str(CStr::from_ptr(ffi::R_CHAR(s)).to_bytes().to_vec())
+                }
+            }
+            _ => {
+                return Err(MmError::Type(format!(
+                    "a mapping can be compared with a number, a logical, a complex or a string, not {:?}",
+                    x.rtype()
+                )
+                .to_lowercase()))
+            }
+        })
+    }
+}
+
+/// `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
+#[extendr]
+fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool) -> Robj {
+    finish((|| {
+        let m = handle::mapping(&h)?;
+        let t = dtype(&spec)?;
+        let op = Op::parse(op)?;
+        let value = scalar(&value, int64)?;
+        let hits = View::new(&m, &t).compare(op, &value)?;
+        if hits.last().is_some_and(|p| p >= i32::MAX as u64) {
+            alloc_and_fill(RKind::Double, hits.len(), |out| match out {
+                OutBuf::Double(o) => hits.fill_one_based_f64(o),
+                _ => Err(MmError::Type("internal: expected a double vector".into())),
+            })
+        } else {
+            alloc_and_fill(RKind::Integer, hits.len(), |out| match out {
+                OutBuf::Integer(o) => hits.fill_one_based_i32(o),
+                _ => Err(MmError::Type("internal: expected an integer vector".into())),
+            })
+        }
+    })())
+}
+
+extendr_module! {
+    mod ops;
+    fn mm_compare_;
+}
