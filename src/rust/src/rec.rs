@@ -149,7 +149,7 @@ fn mm_cindex_(h: Robj) -> Robj {
     finish(handle::mapping(&h).and_then(|m| Ok(Robj::from(ExternalPtr::new(CIndex::build(m.bytes()?))))))
 }
 
-fn with_index<T>(m: &Mapping, ix: &Robj, f: impl FnOnce(&CIndex) -> mmapcore::Result<T>) -> mmapcore::Result<T> {
+pub(crate) fn with_index<T>(m: &Mapping, ix: &Robj, f: impl FnOnce(&CIndex) -> mmapcore::Result<T>) -> mmapcore::Result<T> {
     match <&ExternalPtr<CIndex>>::try_from(ix) {
         Ok(p) if p.bytes == m.len() => f(p),
         // Lost after readRDS(), or stale: build a fresh one for this call.

@@ -175,6 +175,69 @@ impl CIndex {
     }
 }
 
+// ---------------------------------------------------------------------------
+// which()-style comparisons, for Ops on string mappings
+
+/// 0-based positions (ascending) of the elements of a `char(n)` mapping whose
+/// text `t` satisfies `pred(t.cmp(value))`: exact, whole-string comparison in
+/// byte order (so "ab" == "abc" is false). NA elements never match. Large
+/// mappings are scanned by two or more threads.
+pub fn which_char(
+    ct: &CharType,
+    bytes: &[u8],
+    value: &[u8],
+    pred: impl Fn(std::cmp::Ordering) -> bool + Sync,
+) -> Vec<u64> {
+    let size = ct.bytes();
+    let n = bytes.len() / size;
+    let scan = |from: usize, to: usize| -> Vec<u64> {
+        (from..to)
+            .filter(|&k| decode_char(ct, &bytes[k * size..k * size + size]).is_some_and(|t| pred(t.cmp(value))))
+            .map(|k| k as u64)
+            .collect()
+    };
+    split_scan(n, scan)
+}
+
+impl CIndex {
+    /// As [`which_char`], for the strings of a cstring mapping.
+    pub fn which(&self, bytes: &[u8], value: &[u8], pred: impl Fn(std::cmp::Ordering) -> bool + Sync) -> Result<Vec<u64>> {
+        if bytes.len() != self.bytes {
+            return Err(MmError::Layout("the cstring index no longer matches the mapping; map the file again".into()));
+        }
+        let scan = |from: usize, to: usize| -> Vec<u64> {
+            (from..to)
+                .filter(|&k| pred(bytes[self.starts[k] as usize..self.ends[k] as usize].cmp(value)))
+                .map(|k| k as u64)
+                .collect()
+        };
+        Ok(split_scan(self.starts.len(), scan))
+    }
+}
+
+/// Runs `scan` over `0..n` in contiguous parts (threads for large `n`) and
+/// concatenates the results in order.
+fn split_scan(n: usize, scan: impl Fn(usize, usize) -> Vec<u64> + Sync) -> Vec<u64> {
+    let threads = if n >= 1 << 20 {
+        std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8)
+    } else {
+        1
+    };
+    if threads == 1 {
+        return scan(0, n);
+    }
+    let per = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..threads)
+            .map(|t| {
+                let scan = &scan;
+                scope.spawn(move || scan((t * per).min(n), ((t + 1) * per).min(n)))
+            })
+            .collect();
+        parts.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +283,29 @@ mod tests {
         let bytes = b"abc\0".to_vec();
         let all = Selection::Range { start: 0, len: 2 };
         assert_eq!(collect(&ct, &bytes, &all), vec![Some(b"ab".to_vec()), Some(b"c".to_vec())]);
+    }
+
+    #[test]
+    fn which_is_exact_and_skips_na() {
+        use std::cmp::Ordering;
+        let ct = CharType::new(3, true, Some(b"NA".to_vec())).unwrap();
+        let mut bytes = vec![0u8; 16];
+        let all = Selection::Range { start: 0, len: 4 };
+        replace_char(&ct, Geometry::dense(4), &mut bytes, &all, &[Some(b"ab"), Some(b"abc"), None, Some(b"b")]).unwrap();
+        assert_eq!(which_char(&ct, &bytes, b"ab", |o| o == Ordering::Equal), vec![0]);
+        assert_eq!(which_char(&ct, &bytes, b"ab", |o| o != Ordering::Equal), vec![1, 3]);
+        assert_eq!(which_char(&ct, &bytes, b"abc", |o| o == Ordering::Less), vec![0]);
+        assert_eq!(which_char(&ct, &bytes, b"abc", |o| o == Ordering::Greater), vec![3]);
+        let cs = b"ab\0abc\0\0";
+        let ix = CIndex::build(cs);
+        assert_eq!(ix.which(cs, b"ab", |o| o == Ordering::Equal).unwrap(), vec![0]);
+        assert_eq!(ix.which(cs, b"a", |o| o == Ordering::Greater).unwrap(), vec![0, 1]);
+        // Many elements: the threaded scan keeps ascending order.
+        let ct1 = CharType::new(1, false, None).unwrap();
+        let big: Vec<u8> = (0..(1usize << 20) + 7).map(|k| if k % 3 == 0 { b'x' } else { b'y' }).collect();
+        let hits = which_char(&ct1, &big, b"x", |o| o == Ordering::Equal);
+        assert_eq!(hits.len(), big.len().div_ceil(3));
+        assert!(hits.windows(2).all(|w| w[0] + 3 == w[1]));
     }
 
     #[test]
