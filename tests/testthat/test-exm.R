@@ -61,7 +61,7 @@ test_that("inside exm: every function works", {
     # loading the package moved the files to the session temp dir
     'stopifnot(identical(exm_path(), normalizePath(tempdir())))',
     'stopifnot(exm_threshold() == 2^20)',
-    'x <- as.numeric(1:1e6)',                          # 8 MB: file-backed
+    'x <- (1:1e6) + 0.5',                          # 8 MB: file-backed
     'f <- exm_lookup(x)',
     'stopifnot(is.character(f), !is.na(f), startsWith(f, normalizePath(tempdir())))',
     'stopifnot(is.na(exm_lookup(1:10)))',
@@ -69,11 +69,11 @@ test_that("inside exm: every function works", {
     'stopifnot(identical(names(s), c("count", "bytes", "peak")), s$count >= 1, s$bytes >= 8e6, s$peak >= s$bytes)',
     'old <- exm_threshold(2^30)',
     'stopifnot(old == 2^20, exm_threshold() == 2^30)',
-    'y <- as.numeric(1:1e6)',
+    'y <- (1:1e6) + 0.5',
     'stopifnot(is.na(exm_lookup(y)))',
     'exm_threshold(4096)',
-    'z <- as.numeric(1:1000)',                         # 8 KB: file-backed at one page
-    'stopifnot(!is.na(exm_lookup(z)), sum(z) == 500500)',
+    'z <- (1:1000) + 0.5',                         # 8 KB: file-backed at one page
+    'stopifnot(!is.na(exm_lookup(z)), sum(z) == 501000)',
     'exm_threshold(2^20)',
     'e <- tryCatch(exm_threshold(10), mmap_error_type = function(e) "type")',
     'stopifnot(identical(e, "type"))',
@@ -87,11 +87,11 @@ test_that("inside exm: every function works", {
     'stopifnot(grepl("not file-backed", e))',
     'd <- file.path(tempdir(), "exm-sub"); dir.create(d)',
     'exm_path(d)',
-    'w <- as.numeric(1:1e6)',
+    'w <- (1:1e6) + 0.5',
     'stopifnot(startsWith(exm_lookup(w), normalizePath(d)))',
     'e <- tryCatch(exm_path("/nonexistent/exm"), mmap_error_exm = function(e) "exm")',
     'stopifnot(identical(e, "exm"), exm_path() == normalizePath(d))',
-    'stopifnot(sum(x) == sum(as.numeric(1:1e6)))',
+    'stopifnot(sum(x) == sum((1:1e6) + 0.5))',
     'rm(x, y, z, w); invisible(gc())',
     'cat("ALL OK\\n")'
   ), args = c("--threshold", "1M"))
@@ -106,7 +106,7 @@ test_that("inside exm: mclapply runs 50 times with correct results and leaves no
   res <- exm_rscript(c(
     'library(mmap)',
     'stopifnot(exm_cow() == "private")',
-    'x <- as.numeric(1:2e6)',
+    'x <- (1:2e6) + 0.5',
     'want <- sum(x) + 1:4',
     'for (k in 1:50) {',
     '  y <- parallel::mclapply(1:4, function(i) { z <- x * 2; sum(z) / 2 + i }, mc.cores = 2)',

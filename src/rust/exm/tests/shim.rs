@@ -315,7 +315,7 @@ fn r_mclapply_50_times() {
     };
     let dir = data_dir("mclapply");
     let script = r#"
-        x <- as.numeric(1:2e6)          # 16 MB: file-backed
+        x <- (1:2e6) + 0.5          # 16 MB: file-backed
         want <- sum(x) + 1:8
         for (k in 1:50) {
           y <- parallel::mclapply(1:8, function(i) {
