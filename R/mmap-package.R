@@ -1,9 +1,13 @@
 #' mmap: typed memory-mapped vectors
 #'
 #' Map files as typed vectors with [mmap()] and [as.mmap()], index them with
-#' `[`, and pick on-disk types from [types].
+#' `[`, pick on-disk types from [types], and hand them to base R with
+#' [as.altrep()].
 #'
 #' @keywords internal
+#' @docType package
+#' @name mmap-package
+#' @aliases mmap-package
 #' @useDynLib mmap, .registration = TRUE
 #' @importFrom utils head tail str
-"_PACKAGE"
+NULL

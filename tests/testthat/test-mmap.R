@@ -86,22 +86,35 @@ test_that("bad arguments give clear errors", {
 })
 
 test_that("a read-only file cannot be mapped for writing", {
-  skip_if(Sys.info()[["user"]] == "root" && !nzchar(Sys.which("setpriv")), "root ignores permissions")
-  f <- local_bytes(as.raw(1:8))
-  Sys.chmod(f, "0444")
   is_root <- Sys.info()[["user"]] == "root"
+  skip_if(is_root && !nzchar(Sys.which("setpriv")), "root ignores file modes and setpriv is missing")
+  # A world-readable directory, so that an unprivileged child can read it too.
+  dir <- tempfile("mmap-ro", tmpdir = "/tmp")
+  dir.create(dir, mode = "0755")
+  on.exit(unlink(dir, recursive = TRUE))
+  Sys.chmod(dir, "0755")
+  f <- file.path(dir, "data.bin")
+  writeBin(as.raw(1:8), f)
+  Sys.chmod(f, "0444")
   if (is_root) {
-    # root bypasses file modes; drop privileges for this check.
-    script <- tempfile(fileext = ".R")
-    writeLines(sprintf('library(mmap); r <- tryCatch(mmap("%s", int8()), mmap_error_protection = function(e) "refused"); cat(if (identical(r, "refused")) "refused" else "mapped")', f), script)
-    Sys.chmod(dirname(f), "0755")
-    out <- system2("setpriv", c("--reuid=65534", "--regid=65534", "--clear-groups", file.path(R.home("bin"), "Rscript"), script), stdout = TRUE, stderr = TRUE)
+    # root bypasses file modes: ask an unprivileged child instead.
+    script <- file.path(dir, "probe.R")
+    writeLines(c(
+      sprintf(".libPaths(c(%s, .libPaths()))", paste(sprintf('"%s"', .libPaths()), collapse = ", ")),
+      "library(mmap)",
+      sprintf('r <- tryCatch(mmap("%s", int8()), mmap_error_protection = function(e) "refused")', f),
+      'cat(if (identical(r, "refused")) "refused" else "mapped")'), script)
+    Sys.chmod(script, "0644")
+    out <- system2("setpriv", c("--reuid=65534", "--regid=65534", "--clear-groups",
+                                file.path(R.home("bin"), "Rscript"), script),
+                   stdout = TRUE, stderr = TRUE, env = "HOME=/tmp")
     expect_equal(tail(out, 1), "refused")
   } else {
     expect_error(mmap(f, int8()), "read-only", class = "mmap_error_protection")
   }
   m <- mmap(f, int8(), prot = mmapFlags("PROT_READ"))
   expect_equal(m[1:2], 1:2)
+  expect_error(m[1] <- 3L, class = "mmap_error_protection")
   munmap(m)
   expect_equal(file_bytes(f), as.raw(1:8))
 })
