@@ -8,7 +8,7 @@
 #' files.
 #'
 #' Fields are separated by `sep`; double quotes protect separators, newlines
-#' and doubled quotes (`""`) inside a field; lines end with `\n` or `\r\n`;
+#' and doubled quotes (`""`) inside a field; lines end with LF or CRLF;
 #' blank lines are skipped. `NA` (and an empty field in a non-character
 #' column) is missing. A row with a different number of fields than the header
 #' is an error naming the row.
