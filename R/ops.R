@@ -93,6 +93,13 @@ mmap_ops <- function(op, e1, e2, unary = FALSE, call = sys.call(-1)) {
       op), c("mmap_error_op", "mmap_error_type"), call = call)
   }
   value <- compare_value(value, op, call = call)
+  mode <- .subset2(x, "mode")
+  if (inherits(mode, c("char", "cstring", "bits"))) {
+    # String and bit types are compared by their own scans (strings helper:
+    # plug them in here); until then, a clear error rather than a wrong answer.
+    mmap_abort(sprintf("comparisons with `%s` are not supported for %s mappings; extract first, e.g. which(m[] %s value).",
+                       op, mode$name, op), "mmap_error_type", call = call)
+  }
   rs(mm_compare_(handle_of(x, call = call), spec_of(x), op, value,
                  inherits(value, "integer64")), call = call)
 }
