@@ -5,6 +5,9 @@
 //! replaces itself with the program (`execvp`), so the program's exit status
 //! and signals reach the caller unchanged.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 mod size;
 
 use std::ffi::{OsStr, OsString};

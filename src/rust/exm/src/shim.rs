@@ -1215,6 +1215,14 @@ pub unsafe extern "C" fn exm_madvise(p: *const c_void, advice: c_int) -> c_int {
         return -1;
     };
     let b = st.blocks[i];
+    // Advice that discards contents would lose data here: on a frozen block
+    // the process's own writes live only in its private pages, and the file
+    // of a shared block belongs to other processes too.
+    let discards = advice == libc::MADV_DONTNEED || advice == libc::MADV_FREE || advice == libc::MADV_REMOVE;
+    if discards && (b.flags & FROZEN != 0 || (advice == libc::MADV_REMOVE && b.flags & SHARED_FILE != 0)) {
+        set_errno(libc::EINVAL);
+        return -1;
+    }
     // SAFETY: the whole block is our mapping.
     unsafe { libc::madvise(b.addr as *mut c_void, b.maplen, advice) }
 }

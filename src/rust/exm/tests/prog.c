@@ -90,9 +90,11 @@ static void case_entry(void) {
   unsigned char *r = malloc(2 * MB);
   CHECK(mapped(r));
   for (size_t i = 0; i < 2 * MB; i++) r[i] = (unsigned char)(i * 31);
-  unsigned char *blocker = malloc(2 * MB); /* likely right behind r */
+  unsigned char *blocker = malloc(2 * MB); /* right behind r: r must move */
+  CHECK(mapped(blocker));
+  unsigned char *r0 = r;
   r = realloc(r, 64 * MB);
-  CHECK(r && mapped(r) && mapped(r + 64 * MB - 1));
+  CHECK(r && r != r0 && mapped(r) && mapped(r + 64 * MB - 1));
   for (size_t i = 0; i < 2 * MB; i++) CHECK(r[i] == (unsigned char)(i * 31));
   r[64 * MB - 1] = 9;
   unsigned char *r2 = realloc(r, 3 * MB / 2);
@@ -101,7 +103,7 @@ static void case_entry(void) {
   /* grow in place when the range behind is free */
   free(blocker);
   unsigned char *r3 = realloc(r2, 8 * MB);
-  CHECK(r3 && mapped(r3));
+  CHECK(r3 == r2 && mapped(r3) && mapped(r3 + 8 * MB - 1));
   for (size_t i = 0; i < 3 * MB / 2; i++) CHECK(r3[i] == (unsigned char)(i * 31));
   /* failed realloc leaves the block intact */
   errno = 0;
@@ -302,6 +304,13 @@ static void case_fork(const char *mode, const char *how) {
   }
   unsigned char want = strcmp(mode, "shared") == 0 ? 'C' : 'B';
   CHECK(all_eq(blk, n, want));
+  if (strcmp(mode, "private") == 0) {
+    /* the parent's writes live in private pages now: discarding is refused */
+    CHECK(exm_madvise(blk, MADV_DONTNEED) == -1 && errno == EINVAL);
+    CHECK(all_eq(blk, n, 'B'));
+  } else {
+    CHECK(exm_madvise(blk, MADV_DONTNEED) == 0 && all_eq(blk, n, want));
+  }
   /* the parent's block survives the child's exit: grow, write, read */
   unsigned char *g = realloc(blk, 3 * n);
   CHECK(g && mapped(g) && all_eq(g, n, want));
