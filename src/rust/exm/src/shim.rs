@@ -322,7 +322,49 @@ fn create_file_in(dir: &[u8], seq: &mut u64) -> c_int {
 
 fn create_file(st: &mut State) -> c_int {
     let path = st.path;
-    create_file_in(&path, &mut st.seq)
+    high_fd(create_file_in(&path, &mut st.seq))
+}
+
+/// Lowest descriptor number used for backing files when the limit allows:
+/// keeps descriptors below FD_SETSIZE free for the program (select()).
+static FD_FLOOR: AtomicUsize = AtomicUsize::new(0);
+
+/// Move `fd` to FD_FLOOR or above (when set); returns the descriptor to use.
+fn high_fd(fd: c_int) -> c_int {
+    let floor = FD_FLOOR.load(Ordering::Relaxed);
+    if fd < 0 || floor == 0 || fd as usize >= floor {
+        return fd;
+    }
+    // SAFETY: duplicating our own descriptor.
+    let hi = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor as c_int) };
+    if hi < 0 {
+        return fd;
+    }
+    // SAFETY: closing our original descriptor; `hi` refers to the same file.
+    unsafe { libc::close(fd) };
+    hi
+}
+
+/// Raise the soft descriptor limit (each mapped block holds a descriptor)
+/// and keep backing files above FD_SETSIZE when there is room.
+fn setup_fds() {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return;
+    }
+    let want = rl.rlim_cur.saturating_add(MAX_BLOCKS as libc::rlim_t).min(rl.rlim_max);
+    if want > rl.rlim_cur {
+        let new = libc::rlimit { rlim_cur: want, rlim_max: rl.rlim_max };
+        // SAFETY: valid rlimit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0 {
+            rl.rlim_cur = want;
+        }
+    }
+    let floor = libc::FD_SETSIZE as libc::rlim_t;
+    if rl.rlim_cur >= floor + 4096 {
+        FD_FLOOR.store(floor as usize, Ordering::Relaxed);
+    }
 }
 
 fn note_alloc(st: &mut State, size: usize) {
@@ -1019,6 +1061,8 @@ extern "C" fn init() {
         st.path[..n].copy_from_slice(&dir[..n]);
         st.path[n] = 0;
     }
+
+    setup_fds();
 
     // Reserve the address range: as large as the system lets us.
     let mut len: usize = 1 << 45;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +59,25 @@ static void case_entry(void) {
   CHECK(s && !mapped(s));
   char *m = malloc(MB);
   CHECK(m && mapped(m) && mapped(m + MB - 1));
+  /* backing files stay out of the select() range when the limit allows */
+  struct rlimit rl;
+  CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+  if (rl.rlim_cur >= FD_SETSIZE + 4096) {
+    char dir[4096], link[64], target[4096];
+    exm_path_get(dir, sizeof dir);
+    int found = 0;
+    for (int fd = 0; fd < (int)rl.rlim_cur && fd < 70000; fd++) {
+      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+      ssize_t k = readlink(link, target, sizeof target - 1);
+      if (k <= 0) continue;
+      target[k] = 0;
+      if (strncmp(target, dir, strlen(dir)) == 0 && target[strlen(dir)] == '/') {
+        CHECK(fd >= FD_SETSIZE);
+        found++;
+      }
+    }
+    CHECK(found == 1);
+  }
   CHECK(count_now() == base + 1);
   memset(m, 7, MB);
   CHECK(malloc_usable_size(m) >= MB);
