@@ -13,7 +13,7 @@ best <- function(expr_fun, reps) {
   min(t)
 }
 if (what == "alloc") {
-  secs <- best(function() for (i in 1:2e6) x <- list(i), reps = 3)
+  secs <- best(function() for (i in 1:2e6) x <- list(i), reps = 7)
 } else if (what == "vector") {
   n <- as.numeric(args[[2]]) / 8
   secs <- best(function() {
