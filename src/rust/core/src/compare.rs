@@ -811,8 +811,8 @@ mod tests {
             (Val::Na, _) | (_, Scalar::Na) => None,
             (Val::Cplx(a, b), _) if a.is_nan() || b.is_nan() => None,
             (Val::Cplx(a, b), Scalar::Int(y)) => cmp_int_real(*y as i128, a).map(|o| o == Ordering::Equal && b == 0.0),
-            (Val::Cplx(a, b), Scalar::Real(t)) => (!t.is_nan()).then(|| a == *t && b == 0.0),
-            (Val::Cplx(a, b), Scalar::Cplx(c, d)) => (!c.is_nan() && !d.is_nan()).then(|| a == *c && b == *d),
+            (Val::Cplx(a, b), Scalar::Real(t)) => (!t.is_nan()).then_some(a == *t && b == 0.0),
+            (Val::Cplx(a, b), Scalar::Cplx(c, d)) => (!c.is_nan() && !d.is_nan()).then_some(a == *c && b == *d),
             (_, Scalar::Cplx(c, d)) if c.is_nan() || d.is_nan() => None,
             (v, Scalar::Cplx(c, d)) => {
                 if *d != 0.0 {
