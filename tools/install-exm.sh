@@ -1,7 +1,9 @@
 #!/bin/sh
 # Build the exm launcher and shim (src/rust/exm) and copy them into
-# <R_PACKAGE_DIR>/bin. Called from src/Makevars during R CMD INSTALL:
+# <R_PACKAGE_DIR>/bin:
 #   sh ../tools/install-exm.sh "$(R_PACKAGE_DIR)"
+# (.Rbuildignore drops tools/ from tarballs: src/Makevars carries the same
+# commands inline; this script is for development installs.)
 # Honours CARGO_TARGET_DIR; defaults to src/rust/exm/target.
 set -eu
 
