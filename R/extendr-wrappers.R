@@ -54,6 +54,39 @@ mm_view_ <- function(h, info) .Call(wrap__mm_view_, h, info)
 # Whether `x` is one of our views, and whether R reads it in place.
 mm_view_info_ <- function(x) .Call(wrap__mm_view_info_, x)
 
+# TRUE when R runs under exm (the shim's API is present).
+exm_active_ <- function() .Call(wrap__exm_active_)
+
+# Version of the running shim, or of these bindings outside exm.
+exm_version_ <- function() .Call(wrap__exm_version_)
+
+# Threshold in bytes (NA outside exm).
+exm_threshold_get_ <- function() .Call(wrap__exm_threshold_get_)
+
+# Sets the threshold; returns 0 or an errno number.
+exm_threshold_set_ <- function(bytes) .Call(wrap__exm_threshold_set_, bytes)
+
+# Data directory ("" outside exm).
+exm_path_get_ <- function() .Call(wrap__exm_path_get_)
+
+# Sets the data directory; returns 0 or an errno number.
+exm_path_set_ <- function(dir) .Call(wrap__exm_path_set_, dir)
+
+# Fork mode: "private", "shared" or "duplicate" ("" outside exm).
+exm_cow_get_ <- function() .Call(wrap__exm_cow_get_)
+
+# Sets the fork mode; returns 0 or an errno number.
+exm_cow_set_ <- function(mode) .Call(wrap__exm_cow_set_, mode)
+
+# Name of the file backing `x`, or "" when `x` is not file-backed.
+exm_lookup_ <- function(x) .Call(wrap__exm_lookup_, x)
+
+# madvise() the block holding `x`; returns 0 or an errno number.
+exm_madvise_ <- function(x, advice) .Call(wrap__exm_madvise_, x, advice)
+
+# Statistics: count, bytes, peak (NA outside exm).
+exm_stats_ <- function() .Call(wrap__exm_stats_)
+
 # `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
 mm_compare_ <- function(h, spec, op, value, int64) .Call(wrap__mm_compare_, h, spec, op, value, int64)
 

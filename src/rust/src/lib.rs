@@ -5,6 +5,7 @@ use extendr_api::prelude::*;
 
 mod altrep;
 mod conv;
+mod exm;
 mod handle;
 mod vec;
 mod ops;
@@ -14,6 +15,7 @@ extendr_module! {
     mod mmap;
     use vec;
     use altrep;
+    use exm;
     use ops;
     use rec;
 }
