@@ -302,6 +302,9 @@ mod tests {
         assert_eq!(run(&["p"], &env[1..]).expect("parses").path, d3);
         let e = run(&["--path", "/nonexistent/exm", "p"], &[]).unwrap_err();
         assert!(e.contains("/nonexistent/exm"), "{e}");
+        for d in [&d1, &d2, &d3] {
+            let _ = std::fs::remove_dir(d);
+        }
     }
 
     #[test]
