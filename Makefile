@@ -26,6 +26,8 @@ setup:
 
 install: setup
 	R CMD INSTALL --no-test-load .
+	@exm=$$(Rscript -e 'cat(system.file("bin", "exm", package = "mmap"))'); \
+	if [ -n "$$exm" ]; then $(SUDO) ln -sf "$$exm" /usr/local/bin/exm && echo "install: exm -> $$exm"; fi
 
 test: install
 	bash tools/test-all.sh
