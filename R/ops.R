@@ -14,7 +14,14 @@
 #'   alike, also beyond 2^53;
 #' * `NA` never matches: neither an `NA` element (nor `NaN`) nor anything
 #'   at all when the value is `NA`;
-#' * complex mappings (and complex values) support only `==` and `!=`.
+#' * complex mappings (and complex values) support only `==` and `!=`;
+#' * string mappings (`char(n)`, `cstring`) are compared with a string, by
+#'   exact equality of the whole string (`"ab"` does not equal `"abc"`) and by
+#'   byte order of the UTF-8 bytes, which is R's order in the C collation
+#'   (`Sys.setlocale("LC_COLLATE", "C")`); the nul padding of a fixed-width
+#'   field is not part of its string, and a `char(n, na = )` sentinel is `NA`;
+#' * `bits` mappings compare as the logicals they hold (0 and 1), as the
+#'   other logical types do.
 #'
 #' A mapping with an `extractFUN` is compared by its stored values (the hook is
 #' not applied). Large mappings are scanned in parallel threads.
@@ -52,6 +59,12 @@
 #' b <- as.mmap(c(-1L, 200L, 3L), mode = int16(), endian = "big")
 #' b < 0
 #' munmap(b)
+#'
+#' s <- as.mmap(c("ab", "abc", "b", ""), mode = char(3))
+#' s == "ab"          # exact: "abc" is not "ab"
+#' s >= "ab"
+#' "b" > s            # the same as s < "b"
+#' munmap(s)
 #' @name Ops.mmap
 #' @export
 Ops.mmap <- function(e1, e2) {
@@ -93,15 +106,11 @@ mmap_ops <- function(op, e1, e2, unary = FALSE, call = sys.call(-1)) {
       op), c("mmap_error_op", "mmap_error_type"), call = call)
   }
   value <- compare_value(value, op, call = call)
-  mode <- .subset2(x, "mode")
-  if (inherits(mode, c("char", "cstring", "bits"))) {
-    # String and bit types are compared by their own scans (strings helper:
-    # plug them in here); until then, a clear error rather than a wrong answer.
-    mmap_abort(sprintf("comparisons with `%s` are not supported for %s mappings; extract first, e.g. which(m[] %s value).",
-                       op, mode$name, op), "mmap_error_type", call = call)
-  }
-  rs(mm_compare_(handle_of(x, call = call), spec_of(x), op, value,
-                 inherits(value, "integer64")), call = call)
+  handle <- handle_of(x, call = call)
+  spec <- spec_of(x)
+  # A cstring mapping is scanned through its offset table.
+  if (inherits(.subset2(x, "mode"), "cstring")) spec$cindex <- .subset2(x, "cindex")
+  rs(mm_compare_(handle, spec, op, value, inherits(value, "integer64")), call = call)
 }
 
 # The value a mapping is compared with: one atomic element.
@@ -124,7 +133,10 @@ compare_value <- function(value, op, call) {
     return(structure(as.vector(unclass(value)), class = "integer64"))
   }
   # Dates, times and other classed numbers compare by their stored number.
-  as.vector(unclass(value))
+  value <- as.vector(unclass(value))
+  # Strings are stored (and extracted) as UTF-8 bytes.
+  if (is.character(value)) value <- enc2utf8(value)
+  value
 }
 
 # From R 4.3, R asks which of two Ops methods to use (e.g. mmap vs integer64).

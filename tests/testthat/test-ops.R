@@ -243,3 +243,144 @@ test_that("a struct mapping cannot be compared as a whole", {
   expect_error(s < 1, "compare one of its fields", class = "mmap_error_op")
   expect_error(1 == s, "compare one of its fields", class = "mmap_error_op")
 })
+
+# Strings compare by exact equality and byte order: R's order in the C collation.
+ops6 <- c("==", "!=", "<", "<=", ">", ">=")
+flip <- c("==" = "==", "!=" = "!=", "<" = ">", "<=" = ">=", ">" = "<", ">=" = "<=")
+
+# Every op, both operand orders, against which() on the extracted vector.
+expect_ops_match_which <- function(m, values) {
+  x <- m[]
+  for (v in values) {
+    for (op in ops6) {
+      want <- which(do.call(op, list(x, v)))
+      label <- sprintf("m %s %s", op, deparse(v))
+      expect_identical(do.call(op, list(m, v)), want, label = label)
+      expect_identical(do.call(op, list(v, m)), which(do.call(op, list(v, x))), label = paste("flipped", label))
+      expect_identical(do.call(op, list(v, m)), do.call(flip[[op]], list(m, v)), label = paste("swap", label))
+    }
+  }
+}
+
+string_values <- list("ab", "abc", "a", "", "b", "B", "abd", "zzzzzzzz", "\u00e9", "e\u0301",
+                      "\u00e9a", "NA", "ab ", NA_character_, NA)
+
+test_that("char(n) mappings compare exactly, in byte order, skipping NA", {
+  withr::local_collate("C")
+  x <- c("ab", "abc", "a", "", "b", "B", "\u00e9", "e\u0301", "ab ", "abd", "\u00e9a", "zz")
+  m <- local_mmap(x, mode = char(4))
+  expect_identical(m[], x)
+  expect_ops_match_which(m, string_values)
+  # The CRAN faults: `==` matched "abc" for "ab"; `!=` behaved like `==`.
+  expect_identical(m == "ab", 1L)
+  expect_identical(m != "ab", setdiff(seq_along(x), 1L))
+  expect_identical(m == "", 4L)
+  expect_identical(m == "abcd", integer())
+  expect_identical(m == NA, integer())
+  expect_identical(m != NA_character_, integer())
+  expect_type(m == "zz", "integer")
+})
+
+test_that("char(n) with an NA sentinel never matches NA elements", {
+  withr::local_collate("C")
+  x <- c("ab", NA, "abc", "", NA, "NB", "N")
+  m <- local_mmap(x, mode = char(3, na = "NA"))
+  expect_identical(m[], x)
+  expect_ops_match_which(m, string_values)
+  expect_identical(m != "ab", c(3L, 4L, 6L, 7L))
+  expect_identical(m >= "", c(1L, 3L, 4L, 6L, 7L))
+})
+
+test_that("char(n, nul = FALSE): padding nul is not part of the string", {
+  withr::local_collate("C")
+  f <- local_bytes(c(charToRaw("abcd"), charToRaw("ab"), as.raw(c(0, 0)),
+                     as.raw(c(0, 0, 0, 0)), charToRaw("a"), as.raw(0), charToRaw("xy"),
+                     charToRaw("abc"), as.raw(0)))
+  m <- mmap(f, char(4, nul = FALSE))
+  on.exit(munmap(m))
+  expect_identical(m[], c("abcd", "ab", "", "a", "abc"))
+  expect_ops_match_which(m, string_values)
+  expect_identical(m == "ab", 2L)
+  expect_identical(m == "a", 4L)   # the bytes after its nul are padding
+  expect_identical(m < "ab", c(3L, 4L))
+})
+
+test_that("cstring mappings compare exactly, in byte order", {
+  withr::local_collate("C")
+  x <- c("ab", "abc", "", "a much longer string", "\u00e9", "e\u0301", "b", "ab")
+  m <- local_mmap(x, mode = cstring())
+  expect_s3_class(.subset2(m, "mode"), "cstring")
+  expect_identical(m[], x)
+  expect_ops_match_which(m, c(string_values, list("a much longer string", "a much")))
+  expect_identical(m == "ab", c(1L, 8L))
+  expect_identical(m != "ab", 2:7)
+  # Without its offset table (e.g. after readRDS) the table is rebuilt.
+  m2 <- m
+  m2[["cindex"]] <- NULL
+  expect_identical(m2 > "ab", which(x > "ab"))
+})
+
+test_that("large string mappings are scanned in parallel and agree with which()", {
+  withr::local_collate("C")
+  set.seed(4)
+  x <- sample(c("a", "b", "c", ""), 1.2e6, replace = TRUE)
+  m <- local_mmap(x, mode = char(1))
+  expect_identical(m == "b", which(x == "b"))
+  expect_identical(m >= "b", which(x >= "b"))
+  expect_identical("" < m, which(x > ""))
+})
+
+test_that("bits mappings compare as logicals 0 and 1", {
+  # Element 9 and element 33 are different bits (CRAN shared them).
+  f <- local_bytes(as.raw(c(0x01, 0x01, 0x00, 0x80, 0x01, 0x00, 0x00, 0x00, 0xff, 0x0f, 0xf0, 0x55)))
+  for (endian in c("little", "big")) {
+    b <- mmap(f, bits(), endian = endian)
+    x <- b[]
+    expect_length(x, 96L)
+    for (v in list(TRUE, FALSE, 0, 1, 0L, 1L, 0.5, 2, -1, NA, NA_integer_)) {
+      for (op in ops6) {
+        expect_identical(do.call(op, list(b, v)), which(do.call(op, list(x, v))),
+                         label = sprintf("%s: b %s %s", endian, op, deparse(v)))
+        expect_identical(do.call(op, list(v, b)), which(do.call(op, list(v, x))),
+                         label = sprintf("%s: %s %s b", endian, deparse(v), op))
+      }
+    }
+    munmap(b)
+  }
+  b <- mmap(f, bits())
+  on.exit(munmap(b))
+  expect_identical(b == TRUE, which(b[]))
+  expect_identical(b != TRUE, which(!b[]))
+  # Word 0 (little-endian 0x80000101) holds elements 1, 9 and 32; element 33
+  # is bit 0 of word 1.
+  expect_identical(head(b == TRUE, 4), c(1L, 9L, 32L, 33L))
+  expect_identical(head(b == FALSE, 3), 2:4)
+  expect_identical(b == NA, integer())
+})
+
+test_that("string mappings need a string value; bits need a number or logical", {
+  s <- local_mmap(c("a", "b"), mode = char(2))
+  cs <- local_mmap(c("a", "b"), mode = cstring())
+  f <- local_bytes(raw(4))
+  b <- mmap(f, bits())
+  on.exit(munmap(b))
+  expect_error(s == 1, "compared with a string", class = "mmap_error_type")
+  expect_error(1L < s, "compared with a string", class = "mmap_error_type")
+  expect_error(s == TRUE, "char\\(2\\)", class = "mmap_error_type")
+  expect_error(cs != 2.5, "cstring", class = "mmap_error_type")
+  expect_error(s == 1i, class = "mmap_error_type")
+  expect_error(b == "TRUE", "bits", class = "mmap_error_type")
+  expect_error(s == c("a", "b"), "2 values", class = "mmap_error_value")
+  expect_error(s + "a", class = "mmap_error_op")
+  err <- tryCatch(s == 1, error = identity)
+  expect_identical(deparse(conditionCall(err)), "s == 1")
+})
+
+test_that("a string mapping with an extractFUN compares its stored strings", {
+  withr::local_collate("C")
+  m <- local_mmap(c("b", "a", "c"), mode = char(1))
+  extractFUN(m) <- function(x) toupper(x)
+  expect_identical(m[], c("B", "A", "C"))
+  expect_identical(m == "a", 2L)
+  expect_identical(m == "A", integer())
+})

@@ -9,12 +9,13 @@ use extendr_ffi as ffi;
 use extendr_ffi::SEXPTYPE;
 
 use mmapcore::codec::OutBuf;
-use mmapcore::compare::{Op, Scalar};
+use mmapcore::compare::{self, Op, Scalar};
+use mmapcore::layout::Layout;
 use mmapcore::vector::View;
 use mmapcore::{MmError, RKind};
 
 use crate::conv::{alloc_and_fill, dtype, finish};
-use crate::handle;
+use crate::{handle, rec};
 
 /// The value a mapping is compared with. `int64` marks a bit64::integer64.
 fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
@@ -74,14 +75,35 @@ fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
 }
 
 /// `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
+/// `spec` is any type spec but struct; for cstring it carries the mapping's
+/// offset table as `cindex` (rebuilt here when absent or stale).
 #[extendr]
 fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool) -> Robj {
     finish((|| {
         let m = handle::mapping(&h)?;
-        let t = dtype(&spec)?;
         let op = Op::parse(op)?;
         let value = scalar(&value, int64)?;
-        let hits = View::new(&m, &t).compare(op, &value)?;
+        let hits = match rec::layout(&spec)? {
+            Layout::Scalar(_) => View::new(&m, &dtype(&spec)?).compare(op, &value)?,
+            Layout::Char(ct) => compare::compare_char(&ct, m.bytes()?, op, &value)?,
+            Layout::CString => {
+                let ix = spec
+                    .as_list()
+                    .and_then(|l| l.iter().find(|(k, _)| *k == "cindex").map(|(_, v)| v))
+                    .unwrap_or_else(|| Robj::from(()));
+                rec::with_index(&m, &ix, |c| compare::compare_cstring(c, m.bytes()?, op, &value))?
+            }
+            Layout::Bits(endian) => {
+                let (n, _) = Layout::Bits(endian).length(m.len());
+                compare::compare_bits(endian, m.bytes()?, n, op, &value)?
+            }
+            Layout::Struct(_) => {
+                return Err(MmError::Type(format!(
+                    "cannot compare a struct mapping as a whole with `{}`: compare one of its fields instead",
+                    op.symbol()
+                )))
+            }
+        };
         if hits.last().is_some_and(|p| p >= i32::MAX as u64) {
             alloc_and_fill(RKind::Double, hits.len(), |out| match out {
                 OutBuf::Double(o) => hits.fill_one_based_f64(o),

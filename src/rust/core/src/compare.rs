@@ -22,6 +22,8 @@
 
 use crate::dtype::{DType, Endian, Kind};
 use crate::error::{MmError, Result};
+use crate::layout::CharType;
+use crate::strings::{self, CIndex};
 use crate::vector::View;
 
 /// A comparison operator.
@@ -172,6 +174,19 @@ impl Hits {
         Ok(())
     }
 
+    /// Hits from ascending 0-based positions.
+    pub fn from_positions(positions: &[u64]) -> Hits {
+        let mut parts: Vec<Part> = Vec::new();
+        for &p in positions {
+            let base = p - p % PART_MAX as u64;
+            match parts.last_mut() {
+                Some(part) if part.base == base => part.offsets.push((p - base) as u32),
+                _ => parts.push(Part { base, offsets: vec![(p - base) as u32] }),
+            }
+        }
+        Hits { parts }
+    }
+
     fn check_out(&self, n: usize) -> Result<()> {
         if n as u64 != self.len() {
             return Err(MmError::Type("internal: output length differs from the number of hits".into()));
@@ -290,11 +305,159 @@ fn compare_with(dtype: &DType, bytes: &[u8], op: Op, value: &Scalar, min_paralle
                 Ok(ctx.cplx(bytes, pred, f64::from_le_bytes))
             }
         }
-        // String types plug in here: a `Scalar::Str` against fixed-width or
-        // nul-terminated elements, with their own scan.
+        // String and bit layouts are not `DType`s: they have their own scans,
+        // `compare_char`, `compare_cstring` and `compare_bits` below.
         #[allow(unreachable_patterns)]
         _ => Err(MmError::Type(format!("comparison is not supported for {} mappings", dtype.name()))),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Strings and bits
+
+/// The string a string mapping is compared with: `None` for NA (nothing
+/// matches). Anything but a string is an error: R would compare the number's
+/// text, which is rarely what was meant.
+fn string_value<'a>(what: &str, op: Op, value: &'a Scalar) -> Result<Option<&'a [u8]>> {
+    match value {
+        Scalar::Na => Ok(None),
+        Scalar::Str(s) => Ok(Some(s)),
+        other => Err(MmError::Type(format!(
+            "cannot compare a {what} mapping with {} using `{}`: a string mapping is compared with a string",
+            other.describe(),
+            op.symbol()
+        ))),
+    }
+}
+
+/// Whether `element.cmp(value)` satisfies `op`.
+fn ordering_pred(op: Op) -> impl Fn(std::cmp::Ordering) -> bool + Sync + Copy {
+    move |o: std::cmp::Ordering| match op {
+        Op::Eq => o.is_eq(),
+        Op::Ne => o.is_ne(),
+        Op::Lt => o.is_lt(),
+        Op::Le => o.is_le(),
+        Op::Gt => o.is_gt(),
+        Op::Ge => o.is_ge(),
+    }
+}
+
+/// A `char(n)` mapping (whole elements in `bytes`) against a string: exact,
+/// whole-string comparison in byte order, where an element's text ends at its
+/// first nul (padding is not part of it). NA elements (the type's sentinel)
+/// never match, and an NA value matches nothing.
+pub fn compare_char(ct: &CharType, bytes: &[u8], op: Op, value: &Scalar) -> Result<Hits> {
+    let Some(v) = string_value(&ct.name(), op, value)? else { return Ok(Hits::default()) };
+    let used = bytes.len() / ct.bytes() * ct.bytes();
+    Ok(Hits::from_positions(&strings::which_char(ct, &bytes[..used], v, ordering_pred(op))))
+}
+
+/// A cstring mapping, through its offset table, against a string; as
+/// [`compare_char`] (cstring has no NA).
+pub fn compare_cstring(index: &CIndex, bytes: &[u8], op: Op, value: &Scalar) -> Result<Hits> {
+    let Some(v) = string_value("cstring", op, value)? else { return Ok(Hits::default()) };
+    Ok(Hits::from_positions(&index.which(bytes, v, ordering_pred(op))?))
+}
+
+/// A `bits` mapping of `n` elements (bit k of word k / 32, words in `endian`
+/// order) against a value, the bits being the logicals 0 and 1: `== TRUE`,
+/// `!= 0`, `< 1`, `>= 0.5` and so on, exactly as for the other logical types.
+/// Bits have no NA; an NA value matches nothing. Strings are an error.
+pub fn compare_bits(endian: Endian, bytes: &[u8], n: u64, op: Op, value: &Scalar) -> Result<Hits> {
+    compare_bits_with(endian, bytes, n, op, value, PARALLEL_MIN_BYTES)
+}
+
+fn compare_bits_with(endian: Endian, bytes: &[u8], n: u64, op: Op, value: &Scalar, min_parallel: usize) -> Result<Hits> {
+    let words = n.div_ceil(32) as usize;
+    if words * 4 > bytes.len() {
+        return Err(MmError::Layout(format!("internal: {n} bits need {} bytes, the mapping has {}", words * 4, bytes.len())));
+    }
+    let set = match int_set(op, value) {
+        Some(set) => set.and_then(|s| s.clamp(0, 1)),
+        None => {
+            return Err(MmError::Type(format!(
+                "cannot compare a bits mapping with {} using `{}`: compare it with TRUE, FALSE, 0 or 1",
+                value.describe(),
+                op.symbol()
+            )))
+        }
+    };
+    let Some(set) = set else { return Ok(Hits::default()) };
+    let want = match (set.contains(0), set.contains(1)) {
+        (false, false) => return Ok(Hits::default()),
+        (true, true) => None,
+        (false, true) => Some(true),
+        (true, false) => Some(false),
+    };
+    let bytes = &bytes[..words * 4];
+    let threads = if bytes.len() < min_parallel {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8)
+    };
+    // Whole words per thread, so no two threads share a word.
+    let per = words.div_ceil(threads).max(1);
+    let chunk = |w0: usize| bit_parts(endian, bytes, w0, (w0 + per).min(words), n, want);
+    if threads == 1 || words < 2 {
+        return Ok(Hits { parts: chunk(0) });
+    }
+    let parts = std::thread::scope(|scope| {
+        let chunk = &chunk;
+        let jobs: Vec<_> = (0..words)
+            .step_by(per)
+            .map(|w0| {
+                std::thread::Builder::new()
+                    .name("mmap-compare".into())
+                    .spawn_scoped(scope, move || chunk(w0))
+                    .map_err(|_| w0)
+            })
+            .collect();
+        jobs.into_iter()
+            .flat_map(|job| match job {
+                Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(w0) => chunk(w0),
+            })
+            .collect()
+    });
+    Ok(Hits { parts })
+}
+
+/// The positions among words `w0..w1` whose bit is `want` (every position
+/// below `n` for `None`), as parts of at most `PART_MAX` positions.
+fn bit_parts(endian: Endian, bytes: &[u8], w0: usize, w1: usize, n: u64, want: Option<bool>) -> Vec<Part> {
+    const WORDS_PER_PART: usize = PART_MAX / 32;
+    let mut parts = Vec::new();
+    let mut start = w0;
+    while start < w1 {
+        let stop = w1.min(start + WORDS_PER_PART);
+        let base = start as u64 * 32;
+        let mut offsets = Vec::new();
+        for w in start..stop {
+            let b = [bytes[w * 4], bytes[w * 4 + 1], bytes[w * 4 + 2], bytes[w * 4 + 3]];
+            let word = match endian {
+                Endian::Little => u32::from_le_bytes(b),
+                Endian::Big => u32::from_be_bytes(b),
+            };
+            let mut v = match want {
+                Some(true) => word,
+                Some(false) => !word,
+                None => u32::MAX,
+            };
+            // Bits past the last element are not elements.
+            let first = w as u64 * 32;
+            if first + 32 > n {
+                v &= (1u32 << (n - first)) - 1;
+            }
+            let at = (first - base) as u32;
+            while v != 0 {
+                offsets.push(at + v.trailing_zeros());
+                v &= v - 1;
+            }
+        }
+        parts.push(Part { base, offsets });
+        start = stop;
+    }
+    parts
 }
 
 // ---------------------------------------------------------------------------
@@ -1168,5 +1331,208 @@ mod tests {
         let mut d = [0.0; 4];
         h.fill_one_based_f64(&mut d).unwrap();
         assert_eq!(d[2], (1u64 << 32) as f64 + 1.0);
+    }
+
+    // -----------------------------------------------------------------------
+    // Strings and bits
+
+    use crate::layout::CharType as Ct;
+
+    /// What R gives for `which(x <op> v)` on strings compared in byte order
+    /// (R in the C collation): a naive loop over decoded texts.
+    fn string_oracle(texts: &[Option<Vec<u8>>], op: Op, v: Option<&[u8]>) -> Vec<u64> {
+        let Some(v) = v else { return Vec::new() };
+        texts
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                t.as_deref().is_some_and(|t| match op {
+                    Op::Eq => t == v,
+                    Op::Ne => t != v,
+                    Op::Lt => t < v,
+                    Op::Le => t <= v,
+                    Op::Gt => t > v,
+                    Op::Ge => t >= v,
+                })
+            })
+            .map(|(k, _)| k as u64)
+            .collect()
+    }
+
+    fn string_values() -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = ["", "a", "ab", "abc", "abd", "abcd", "b", "B", "NA", "N", "zz", "ab ", "\u{e9}", "e\u{301}", "\u{1F600}x"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        v.push(vec![0xFF, b'a']); // not UTF-8: still bytes in order
+        v.push(vec![0x7F]);
+        v
+    }
+
+    #[test]
+    fn char_matches_the_byte_order_oracle() {
+        let values = string_values();
+        let mut rng = Lcg(11);
+        for (width, nul, na) in [
+            (3, true, None),
+            (4, true, Some(b"NA".to_vec())),
+            (4, false, None),
+            (5, false, Some(b"NA".to_vec())),
+            (1, false, None),
+        ] {
+            let ct = Ct::new(width, nul, na.clone()).unwrap();
+            let size = ct.bytes();
+            let mut bytes = Vec::new();
+            let mut texts = Vec::new();
+            for k in 0..300 {
+                let mut slot = vec![0u8; size];
+                let pick = &values[(rng.next() as usize + k) % values.len()];
+                let text = if pick.len() <= width && !(na.is_some() && k % 7 == 0) { pick.clone() } else { b"".to_vec() };
+                slot[..text.len()].copy_from_slice(&text);
+                // Garbage after the terminator is not part of the text.
+                if text.len() + 1 < size {
+                    slot[text.len() + 1] = b'q';
+                }
+                let decoded = if na.as_deref() == Some(&text[..]) || (na.is_some() && k % 7 == 0) {
+                    if let Some(na) = &na {
+                        slot = vec![0u8; size];
+                        slot[..na.len()].copy_from_slice(na);
+                    }
+                    None
+                } else {
+                    Some(text)
+                };
+                bytes.extend(slot);
+                texts.push(decoded);
+            }
+            // A partial element at the end is not an element.
+            bytes.extend(std::iter::repeat_n(b'a', size - 1));
+            for op in Op::ALL {
+                for v in values.iter().map(|v| Some(&v[..])).chain([None, Some(&b"abcdefgh"[..])]) {
+                    let s = v.map_or(Scalar::Na, |v| Scalar::Str(v.to_vec()));
+                    let got = compare_char(&ct, &bytes, op, &s).unwrap().to_vec();
+                    assert_eq!(got, string_oracle(&texts, op, v), "{} {op:?} {s:?}", ct.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn char_is_exact_not_a_prefix_match() {
+        // The CRAN fault: `==` matched "abc" for "ab" and `!=` acted like `==`.
+        let ct = Ct::new(4, true, Some(b"NA".to_vec())).unwrap();
+        let bytes = b"ab\0\0\0abc\0\0NA\0\0\0\0\0\0\0\0a\0\0\0\0".to_vec();
+        let run = |op, v: &[u8]| compare_char(&ct, &bytes, op, &Scalar::Str(v.to_vec())).unwrap().to_vec();
+        assert_eq!(run(Op::Eq, b"ab"), vec![0]);
+        assert_eq!(run(Op::Ne, b"ab"), vec![1, 3, 4]); // NA (element 2) is skipped
+        assert_eq!(run(Op::Eq, b""), vec![3]);
+        assert_eq!(run(Op::Lt, b"ab"), vec![3, 4]);
+        assert_eq!(run(Op::Ge, b"ab"), vec![0, 1]);
+        assert_eq!(run(Op::Gt, b"abc"), Vec::<u64>::new());
+        assert_eq!(compare_char(&ct, &bytes, Op::Ne, &Scalar::Na).unwrap().to_vec(), Vec::<u64>::new());
+        for bad in [Scalar::Int(1), Scalar::Real(1.5), Scalar::Cplx(1.0, 0.0)] {
+            let e = compare_char(&ct, &bytes, Op::Eq, &bad).unwrap_err();
+            assert_eq!(e.class(), "mmap_error_type");
+            assert!(e.to_string().contains("char(4)") && e.to_string().contains("string"), "{e}");
+        }
+    }
+
+    #[test]
+    fn cstring_matches_the_byte_order_oracle() {
+        let values = string_values();
+        let mut rng = Lcg(5);
+        let mut bytes = Vec::new();
+        let mut texts = Vec::new();
+        for _ in 0..500 {
+            let v = values[rng.next() as usize % values.len()].clone();
+            bytes.extend(&v);
+            bytes.push(0);
+            texts.push(Some(v));
+        }
+        bytes.extend(b"tail"); // unterminated: not a string
+        let ix = CIndex::build(&bytes);
+        for op in Op::ALL {
+            for v in values.iter().map(|v| Some(&v[..])).chain([None]) {
+                let s = v.map_or(Scalar::Na, |v| Scalar::Str(v.to_vec()));
+                let got = compare_cstring(&ix, &bytes, op, &s).unwrap().to_vec();
+                assert_eq!(got, string_oracle(&texts, op, v), "{op:?} {s:?}");
+            }
+        }
+        assert_eq!(compare_cstring(&ix, &bytes, Op::Eq, &Scalar::Int(1)).unwrap_err().class(), "mmap_error_type");
+        // A stale index is refused, not read out of bounds.
+        assert!(compare_cstring(&ix, &bytes[..10], Op::Eq, &Scalar::Str(b"a".to_vec())).is_err());
+    }
+
+    #[test]
+    fn bits_match_the_logical_oracle() {
+        let logi = DType::new(Kind::Logi32, Endian::Little, None).unwrap();
+        let mut rng = Lcg(9);
+        for words in [0usize, 1, 2, 3, 33, 257] {
+            let mut bytes: Vec<u8> = (0..words * 4).map(|_| rng.next() as u8).collect();
+            if words > 2 {
+                bytes[0..4].copy_from_slice(&[0xFF; 4]);
+                bytes[4..8].copy_from_slice(&[0; 4]);
+            }
+            for endian in [Endian::Little, Endian::Big] {
+                for n in [words as u64 * 32, (words as u64 * 32).saturating_sub(5)] {
+                    let vals: Vec<Val> = (0..n as usize)
+                        .map(|k| {
+                            let b = &bytes[k / 32 * 4..k / 32 * 4 + 4];
+                            let b = [b[0], b[1], b[2], b[3]];
+                            let w = match endian {
+                                Endian::Little => u32::from_le_bytes(b),
+                                Endian::Big => u32::from_be_bytes(b),
+                            };
+                            Val::Int(((w >> (k % 32)) & 1) as i128)
+                        })
+                        .collect();
+                    let values = [
+                        Scalar::Int(0), Scalar::Int(1), Scalar::Int(2), Scalar::Int(-1), Scalar::Real(0.5),
+                        Scalar::Real(1.0), Scalar::Real(f64::NAN), Scalar::Na, Scalar::Cplx(1.0, 0.0),
+                        Scalar::Cplx(1.0, 1.0), Scalar::Str(b"TRUE".to_vec()),
+                    ];
+                    for op in Op::ALL {
+                        for s in &values {
+                            let want = oracle(&vals, op, s, &logi);
+                            for min_parallel in [usize::MAX, 0, 8] {
+                                let got = compare_bits_with(endian, &bytes, n, op, s, min_parallel);
+                                match (&want, got) {
+                                    (None, Err(e)) => assert_eq!(e.class(), "mmap_error_type"),
+                                    (Some(w), Ok(g)) => assert_eq!(&g.to_vec(), w, "{endian:?} n={n} {op:?} {s:?}"),
+                                    (w, g) => panic!("{op:?} {s:?}: want {w:?}, got {g:?}"),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bits_address_each_bit_of_each_word() {
+        // The CRAN fault: words addressed by byte offset, so elements 9 and 33
+        // (1-based) shared a bit. Here element 33 is bit 0 of word 1.
+        let mut bytes = vec![0u8; 8];
+        bytes[0] = 1 << 1; // element 2 (1-based)
+        bytes[4] = 1; // element 33
+        let t = compare_bits(Endian::Little, &bytes, 64, Op::Eq, &Scalar::Int(1)).unwrap();
+        assert_eq!(t.to_vec(), vec![1, 32]);
+        let f = compare_bits(Endian::Little, &bytes, 64, Op::Ne, &Scalar::Int(1)).unwrap();
+        assert_eq!(f.len(), 62);
+        assert!(!f.to_vec().contains(&32) && f.to_vec().contains(&8));
+        // Big-endian words: the low bit is in the last byte.
+        let be = compare_bits(Endian::Big, &[0, 0, 0, 1], 32, Op::Eq, &Scalar::Int(1)).unwrap();
+        assert_eq!(be.to_vec(), vec![0]);
+        assert!(compare_bits(Endian::Little, &[0; 4], 64, Op::Eq, &Scalar::Int(1)).is_err());
+    }
+
+    #[test]
+    fn hits_from_positions_split_at_part_boundaries() {
+        let p = vec![0, 5, PART_MAX as u64 - 1, PART_MAX as u64, 3 * PART_MAX as u64 + 2];
+        let h = Hits::from_positions(&p);
+        assert_eq!(h.to_vec(), p);
+        assert_eq!(h.parts.len(), 3);
+        assert!(Hits::from_positions(&[]).is_empty());
     }
 }
