@@ -164,7 +164,9 @@ is.mmap <- function(x) inherits(x, "mmap")
 #' @param mode The on-disk type; by default the one matching `typeof(x)`.
 #' @param file Path of the file to create (overwritten if it exists).
 #' @param ... Passed to [mmap()] (e.g. `endian`).
-#' @return An `mmap` object; a matrix keeps its `dim`.
+#' @return An `mmap` object; a matrix keeps its `dim`. With `mode = bits()`
+#'   the file holds whole 32-bit words, so the mapping's length is `length(x)`
+#'   rounded up to a multiple of 32 (the padding reads as `FALSE`).
 #' @examples
 #' m <- as.mmap(c(1.5, 2.5, NA))
 #' m[]
@@ -183,12 +185,15 @@ as.mmap.default <- function(x, mode = as.Ctype(x), file = tempmmap(), ...) {
   }
   mode <- as.Ctype(mode)
   check_string(file)
-  rs(mm_create_(path.expand(file), as.double(length(x)) * attr(mode, "bytes")))
+  n <- as.double(length(x))
+  # bits() pack 32 elements into each 4-byte word; the last word is padded with FALSE.
+  bytes <- if (inherits(mode, "bits")) ceiling(n / 32) * 4 else n * attr(mode, "bytes")
+  rs(mm_create_(path.expand(file), bytes))
   m <- mmap(file, mode, ...)
   if (length(x) > 0L) {
     d <- dim(x)
     dim(x) <- NULL
-    m[] <- x
+    if (inherits(mode, "bits")) m[seq_len(n)] <- x else m[] <- x
     if (!is.null(d)) dim(m) <- d
   }
   m

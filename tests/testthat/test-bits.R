@@ -62,3 +62,16 @@ test_that("bits() is a Ctype; trailing bytes warn", {
   on.exit(munmap(b))
   expect_equal(length(b), 32L)
 })
+
+test_that("as.mmap() packs logicals into whole 32-bit words for bits()", {
+  x <- c(TRUE, FALSE, TRUE)
+  m <- local_mmap(x, bits())
+  expect_equal(file.size(m$file), 4)
+  expect_equal(length(m), 32L)
+  expect_identical(m[1:3], x)
+  expect_identical(m[4:32], rep(FALSE, 29))
+  y <- rep(c(TRUE, FALSE, FALSE), 30)
+  b <- local_mmap(y, bits())
+  expect_equal(file.size(b$file), 12)
+  expect_identical(b[seq_along(y)], y)
+})
