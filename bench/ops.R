@@ -5,20 +5,7 @@
 #   Rscript bench/ops.R
 suppressMessages(library(mmap))
 set.seed(1)
-now <- if (requireNamespace("bench", quietly = TRUE)) bench::hires_time else function() proc.time()[["elapsed"]]
-
-time_median <- function(expr, reps = 5L) {
-  expr <- substitute(expr)
-  env <- parent.frame()
-  times <- numeric(reps)
-  for (r in seq_len(reps)) {
-    invisible(gc(FALSE))
-    t0 <- now()
-    eval(expr, env)
-    times[r] <- now() - t0
-  }
-  stats::median(times)
-}
+source(if (file.exists("bench/common.R")) "bench/common.R" else "common.R") # run from the repo root or bench/
 
 row <- function(what, ours, base, goal) {
   data.frame(operation = what, base_ms = round(base * 1e3, 1), mmap_ms = round(ours * 1e3, 1),

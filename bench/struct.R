@@ -5,20 +5,7 @@
 #   Rscript bench/struct.R
 suppressMessages(library(mmap))
 set.seed(1)
-now <- if (requireNamespace("bench", quietly = TRUE)) bench::hires_time else function() proc.time()[["elapsed"]]
-
-time_median <- function(expr, reps = 5L) {
-  expr <- substitute(expr)
-  env <- parent.frame()
-  times <- numeric(reps)
-  for (r in seq_len(reps)) {
-    invisible(gc(FALSE))
-    t0 <- now()
-    eval(expr, env)
-    times[r] <- now() - t0
-  }
-  stats::median(times)
-}
+source(if (file.exists("bench/common.R")) "bench/common.R" else "common.R") # run from the repo root or bench/
 
 n <- 1e7
 ints <- sample.int(1e5, n, replace = TRUE)

@@ -4,22 +4,7 @@
 #   Rscript bench/typed.R
 suppressMessages(library(mmap))
 set.seed(1)
-now <- if (requireNamespace("bench", quietly = TRUE)) bench::hires_time else function() proc.time()[["elapsed"]]
-
-# Evaluates `expr` in the caller's frame, so `y[i] <- v` modifies y in place
-# there as it would at top level (a closure would copy y first).
-time_median <- function(expr, reps = 5L) {
-  expr <- substitute(expr)
-  env <- parent.frame()
-  times <- numeric(reps)
-  for (r in seq_len(reps)) {
-    invisible(gc(FALSE))
-    t0 <- now()
-    eval(expr, env)
-    times[r] <- now() - t0
-  }
-  stats::median(times)
-}
+source(if (file.exists("bench/common.R")) "bench/common.R" else "common.R") # run from the repo root or bench/
 
 row <- function(what, ours, base, goal) {
   data.frame(operation = what, base_ms = round(base * 1e3, 2), mmap_ms = round(ours * 1e3, 2),

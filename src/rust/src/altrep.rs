@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use extendr_api::prelude::*;
 use extendr_api::Robj;
 use extendr_ffi as ffi;
-use extendr_ffi::{R_altrep_class_t, R_xlen_t, Rboolean, SEXP, SEXPTYPE};
+use extendr_ffi::{R_altrep_class_t, R_xlen_t, Rboolean, SEXP};
 
 use mmapcore::codec::OutBuf;
 use mmapcore::index::Selection;
@@ -22,7 +22,7 @@ use mmapcore::map::{MapOptions, Mapping, PROT_READ, PROT_WRITE};
 use mmapcore::vector::View;
 use mmapcore::{DType, MmError, RKind};
 
-use crate::conv::{dtype, finish, whole};
+use crate::conv::{dtype, finish, sexptype, whole};
 use crate::handle;
 
 /// What a view reads: the shared mapping and how to decode it.
@@ -63,16 +63,6 @@ fn class_for(kind: RKind) -> Option<R_altrep_class_t> {
         RKind::Raw => c.raw,
         RKind::Complex => c.complex,
     })
-}
-
-fn sexptype(kind: RKind) -> SEXPTYPE {
-    match kind {
-        RKind::Raw => SEXPTYPE::RAWSXP,
-        RKind::Logical => SEXPTYPE::LGLSXP,
-        RKind::Integer => SEXPTYPE::INTSXP,
-        RKind::Double | RKind::Integer64 => SEXPTYPE::REALSXP,
-        RKind::Complex => SEXPTYPE::CPLXSXP,
-    }
 }
 
 fn tag() -> SEXP {

@@ -157,19 +157,24 @@ pub fn in_buf(x: &Robj, int64: bool) -> mmapcore::Result<InBuf<'_>> {
     }
 }
 
+/// The R vector type that holds elements of `kind` (integer64 lives in doubles).
+pub fn sexptype(kind: RKind) -> SEXPTYPE {
+    match kind {
+        RKind::Raw => SEXPTYPE::RAWSXP,
+        RKind::Logical => SEXPTYPE::LGLSXP,
+        RKind::Integer => SEXPTYPE::INTSXP,
+        RKind::Double | RKind::Integer64 => SEXPTYPE::REALSXP,
+        RKind::Complex => SEXPTYPE::CPLXSXP,
+    }
+}
+
 /// Allocates the R vector an extraction fills, and lets `fill` write into it.
 pub fn alloc_and_fill(
     kind: RKind,
     n: u64,
     fill: impl FnOnce(OutBuf<'_>) -> mmapcore::Result<()>,
 ) -> mmapcore::Result<Robj> {
-    let sexptype = match kind {
-        RKind::Raw => SEXPTYPE::RAWSXP,
-        RKind::Logical => SEXPTYPE::LGLSXP,
-        RKind::Integer => SEXPTYPE::INTSXP,
-        RKind::Double | RKind::Integer64 => SEXPTYPE::REALSXP,
-        RKind::Complex => SEXPTYPE::CPLXSXP,
-    };
+    let sexptype = sexptype(kind);
     let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))?;
     // SAFETY: Rf_allocVector either returns a fresh vector or longjmps with R's
     // own "cannot allocate" error; Robj::from_sexp protects it until dropped.

@@ -252,13 +252,7 @@ fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
 /// after the `Robj` is dropped.
 unsafe fn alloc_out(kind: RKind, n: u64) -> mmapcore::Result<(Robj, OutBuf<'static>)> {
     let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))?;
-    let sexptype = match kind {
-        RKind::Raw => SEXPTYPE::RAWSXP,
-        RKind::Logical => SEXPTYPE::LGLSXP,
-        RKind::Integer => SEXPTYPE::INTSXP,
-        RKind::Double | RKind::Integer64 => SEXPTYPE::REALSXP,
-        RKind::Complex => SEXPTYPE::CPLXSXP,
-    };
+    let sexptype = crate::conv::sexptype(kind);
     let n = n as usize;
     // SAFETY: a freshly allocated vector of `n` elements of the matching type,
     // protected by the Robj; the caller keeps it alive while the slice is used.
