@@ -107,8 +107,8 @@ test_that("a read-only file cannot be mapped for writing", {
     Sys.chmod(script, "0644")
     out <- system2("setpriv", c("--reuid=65534", "--regid=65534", "--clear-groups",
                                 file.path(R.home("bin"), "Rscript"), script),
-                   stdout = TRUE, stderr = TRUE, env = c("HOME=/tmp", "TMPDIR=/tmp"))
-    expect_equal(tail(out, 1), "refused")
+                   stdout = TRUE, stderr = TRUE, env = c("HOME=/tmp", "TMPDIR=/tmp", "R_TESTS=", "R_LIBS="))
+    expect_equal(tail(out, 1), "refused", info = paste(out, collapse = "\n"))
   } else {
     expect_error(mmap(f, int8()), "read-only", class = "mmap_error_protection")
   }
