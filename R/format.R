@@ -34,9 +34,9 @@ print.mmap <- function(x, n = 6L, ...) {
   }
   len <- length(x)
   d <- dim(x)
-  shape <- if (is.null(d)) format(len, big.mark = ",") else paste(d, collapse = " x ")
+  shape <- if (is.null(d)) format(len, big.mark = ",", scientific = FALSE) else paste(d, collapse = " x ")
   cat(sprintf("<mmap> %s\n  %s [%s], %s bytes%s\n", .subset2(x, "file"), describe_mode(x), shape,
-              format(nbytes(x), big.mark = ","),
+              format(nbytes(x), big.mark = ",", scientific = FALSE),
               if (bitwAnd(rs(mm_info_(handle_of(x)))$prot, 2L) == 0L) ", read-only" else ""))
   if (len > 0) {
     shown <- x[seq_len(min(n, len))]
