@@ -100,8 +100,9 @@ test_that("a read-only file cannot be mapped for writing", {
     # root bypasses file modes: ask an unprivileged child instead.
     script <- file.path(dir, "probe.R")
     writeLines(c(
-      sprintf(".libPaths(c(%s, .libPaths()))", paste(sprintf('"%s"', .libPaths()), collapse = ", ")),
-      "library(mmap)",
+      # The very copy of mmap under test, by absolute path (R CMD check's
+      # library paths need not be visible to the child).
+      sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
       sprintf('r <- tryCatch(mmap("%s", int8()), mmap_error_protection = function(e) "refused")', f),
       'cat(if (identical(r, "refused")) "refused" else "mapped")'), script)
     Sys.chmod(script, "0644")
