@@ -22,7 +22,7 @@ use mmapcore::map::{MapOptions, Mapping, PROT_READ, PROT_WRITE};
 use mmapcore::vector::View;
 use mmapcore::{DType, MmError, RKind};
 
-use crate::conv::{dtype, finish, sexptype, whole};
+use crate::conv::{dtype, finish, out_buf, sexptype, whole};
 use crate::handle;
 
 /// What a view reads: the shared mapping and how to decode it.
@@ -209,23 +209,6 @@ unsafe fn materialize(x: SEXP) -> Result<SEXP, String> {
 unsafe fn fill(v: SEXP, rkind: RKind, n: usize, f: impl FnOnce(OutBuf<'_>) -> mmapcore::Result<()>) -> mmapcore::Result<()> {
     // SAFETY: per the contract, DATAPTR points at `n` elements of that type.
     unsafe { f(out_buf(ffi::DATAPTR(v), rkind, n)) }
-}
-
-/// # Safety
-/// `p` must point at `n` writable elements of R's type for `rkind`.
-unsafe fn out_buf<'a>(p: *mut c_void, rkind: RKind, n: usize) -> OutBuf<'a> {
-    use std::slice::from_raw_parts_mut as slice;
-    // SAFETY: per the contract.
-    unsafe {
-        match rkind {
-            RKind::Raw => OutBuf::Raw(slice(p.cast(), n)),
-            RKind::Logical => OutBuf::Logical(slice(p.cast(), n)),
-            RKind::Integer => OutBuf::Integer(slice(p.cast(), n)),
-            RKind::Double => OutBuf::Double(slice(p.cast(), n)),
-            RKind::Integer64 => OutBuf::Int64(slice(p.cast(), n)),
-            RKind::Complex => OutBuf::Complex(slice(p.cast(), n)),
-        }
-    }
 }
 
 unsafe extern "C" fn dataptr(x: SEXP, writeable: Rboolean) -> *mut c_void {

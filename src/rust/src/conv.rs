@@ -168,6 +168,27 @@ pub fn sexptype(kind: RKind) -> SEXPTYPE {
     }
 }
 
+/// The memory of an R vector as the output of an extraction.
+///
+/// # Safety
+/// `p` must point at `n` writable elements of R's type for `kind` (see
+/// [`sexptype`]) that outlive the returned buffer.
+pub unsafe fn out_buf<'a>(p: *mut std::ffi::c_void, kind: RKind, n: usize) -> OutBuf<'a> {
+    use std::slice::from_raw_parts_mut as slice;
+    // SAFETY: per the contract; integer64 is i64 bits in doubles, and R's
+    // complex is two doubles.
+    unsafe {
+        match kind {
+            RKind::Raw => OutBuf::Raw(slice(p.cast(), n)),
+            RKind::Logical => OutBuf::Logical(slice(p.cast(), n)),
+            RKind::Integer => OutBuf::Integer(slice(p.cast(), n)),
+            RKind::Double => OutBuf::Double(slice(p.cast(), n)),
+            RKind::Integer64 => OutBuf::Int64(slice(p.cast(), n)),
+            RKind::Complex => OutBuf::Complex(slice(p.cast(), n)),
+        }
+    }
+}
+
 /// Allocates the R vector an extraction fills, and lets `fill` write into it.
 pub fn alloc_and_fill(
     kind: RKind,
@@ -182,17 +203,7 @@ pub fn alloc_and_fill(
     let n = n as usize;
     // SAFETY: the vector was just allocated with `n` elements of the matching
     // type; the slices live only for the `fill` call, while `robj` is protected.
-    let out = unsafe {
-        let s = robj.get();
-        match kind {
-            RKind::Raw => OutBuf::Raw(slice::from_raw_parts_mut(ffi::RAW(s), n)),
-            RKind::Logical => OutBuf::Logical(slice::from_raw_parts_mut(ffi::LOGICAL(s), n)),
-            RKind::Integer => OutBuf::Integer(slice::from_raw_parts_mut(ffi::INTEGER(s), n)),
-            RKind::Double => OutBuf::Double(slice::from_raw_parts_mut(ffi::REAL(s), n)),
-            RKind::Integer64 => OutBuf::Int64(slice::from_raw_parts_mut(ffi::REAL(s).cast::<i64>(), n)),
-            RKind::Complex => OutBuf::Complex(slice::from_raw_parts_mut(ffi::COMPLEX(s).cast::<[f64; 2]>(), n)),
-        }
-    };
+    let out = unsafe { out_buf(ffi::DATAPTR(robj.get()), kind, n) };
     fill(out)?;
     Ok(robj)
 }

@@ -258,15 +258,7 @@ unsafe fn alloc_out(kind: RKind, n: u64) -> mmapcore::Result<(Robj, OutBuf<'stat
     // protected by the Robj; the caller keeps it alive while the slice is used.
     unsafe {
         let robj = Robj::from_sexp(ffi::Rf_allocVector(sexptype, len));
-        let s = robj.get();
-        let out = match kind {
-            RKind::Raw => OutBuf::Raw(slice::from_raw_parts_mut(ffi::RAW(s), n)),
-            RKind::Logical => OutBuf::Logical(slice::from_raw_parts_mut(ffi::LOGICAL(s), n)),
-            RKind::Integer => OutBuf::Integer(slice::from_raw_parts_mut(ffi::INTEGER(s), n)),
-            RKind::Double => OutBuf::Double(slice::from_raw_parts_mut(ffi::REAL(s), n)),
-            RKind::Integer64 => OutBuf::Int64(slice::from_raw_parts_mut(ffi::REAL(s).cast::<i64>(), n)),
-            RKind::Complex => OutBuf::Complex(slice::from_raw_parts_mut(ffi::COMPLEX(s).cast::<[f64; 2]>(), n)),
-        };
+        let out = crate::conv::out_buf(ffi::DATAPTR(robj.get()), kind, n);
         Ok((robj, out))
     }
 }

@@ -76,13 +76,7 @@ pub fn replace(endian: Endian, bytes: &mut [u8], sel: &Selection, value: InBuf<'
     if n == 0 {
         return Ok(ReplaceReport::default());
     }
-    if value.is_empty() {
-        return Err(MmError::Value("replacement has length zero".into()));
-    }
-    if sel.has_na() {
-        return Err(MmError::Index("NA indices are not allowed in a replacement".into()));
-    }
-    let used = value.len().min(n);
+    let used = crate::codec::check_replacement(sel, value.len())?;
     let mut flags = Vec::with_capacity(used);
     for k in 0..used {
         match flag(&value, k) {
@@ -107,7 +101,7 @@ pub fn replace(endian: Endian, bytes: &mut [u8], sel: &Selection, value: InBuf<'
             put_word(bytes, endian, p / 32, v);
         }
     }
-    Ok(ReplaceReport { uneven_recycling: n % value.len() != 0 || value.len() > n })
+    Ok(ReplaceReport::recycling(n, value.len()))
 }
 
 #[cfg(test)]

@@ -341,6 +341,32 @@ pub struct ReplaceReport {
     pub uneven_recycling: bool,
 }
 
+impl ReplaceReport {
+    /// What R would warn about when `values` values fill `n` positions.
+    pub fn recycling(n: usize, values: usize) -> Self {
+        ReplaceReport { uneven_recycling: values > n || (values > 0 && !n.is_multiple_of(values)) }
+    }
+}
+
+/// How many values a replacement of `n` positions uses (R recycles the rest);
+/// an empty value for a non-empty selection is an error.
+pub fn values_used(n: usize, values: usize) -> Result<usize> {
+    if values == 0 && n > 0 {
+        return Err(MmError::Value("replacement has length zero".into()));
+    }
+    Ok(values.min(n))
+}
+
+/// The checks every replacement makes before touching a byte: values to
+/// write, and no NA position. Returns how many values are used.
+pub fn check_replacement(sel: &Selection, values: usize) -> Result<usize> {
+    let used = values_used(sel.len() as usize, values)?;
+    if sel.has_na() {
+        return Err(MmError::Index("NA indices are not allowed in a replacement".into()));
+    }
+    Ok(used)
+}
+
 /// Writes `value` (recycled like R) to the elements `sel`. All values are checked
 /// before the first byte is written, so a bad value leaves the mapping unchanged.
 pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_>) -> Result<ReplaceReport> {
@@ -348,15 +374,9 @@ pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_
     if n == 0 {
         return Ok(ReplaceReport::default());
     }
-    if value.is_empty() {
-        return Err(MmError::Value("replacement has length zero".into()));
-    }
-    if sel.has_na() {
-        return Err(MmError::Index("NA indices are not allowed in a replacement".into()));
-    }
+    let used = check_replacement(sel, value.len())?;
     let size = dtype.bytes();
-    let used = value.len().min(n);
-    let report = ReplaceReport { uneven_recycling: n % value.len() != 0 || value.len() > n };
+    let report = ReplaceReport::recycling(n, value.len());
 
     // Same representation as stored: no encoding pass, copy straight through.
     if verbatim_input(dtype, &value) {
@@ -380,11 +400,7 @@ pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_
 /// recycled later by [`scatter`]), checking every one; nothing is written.
 /// Errors name the element of `sel` the offending value was headed for.
 pub fn encode(dtype: &DType, sel: &Selection, value: InBuf<'_>) -> Result<Vec<u8>> {
-    let n = sel.len() as usize;
-    if value.is_empty() && n > 0 {
-        return Err(MmError::Value("replacement has length zero".into()));
-    }
-    let used = value.len().min(n);
+    let used = values_used(sel.len() as usize, value.len())?;
     let mut encoded = vec![0u8; used * dtype.bytes()];
     match dtype.endian {
         Endian::Little => encode_all::<LittleEndian>(dtype, value, sel, &mut encoded)?,

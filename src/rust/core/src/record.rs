@@ -151,7 +151,7 @@ impl Record {
                 ))),
             }
             .map_err(|e| in_field(e, &f.name))?;
-            report.uneven_recycling |= n % len != 0 || len > n;
+            report.uneven_recycling |= ReplaceReport::recycling(n, len).uneven_recycling;
             encoded.push((*field, enc));
         }
         let count = self.count(bytes.len()) as usize;

@@ -51,11 +51,7 @@ fn shown(s: &[u8]) -> String {
 /// Checks and encodes the values of a replacement of `sel` (recycled later);
 /// nothing is written. Errors name the element of the mapping.
 pub fn encode_char(ct: &CharType, sel: &Selection, values: &[Option<&[u8]>]) -> Result<Vec<u8>> {
-    let n = sel.len() as usize;
-    if values.is_empty() && n > 0 {
-        return Err(MmError::Value("replacement has length zero".into()));
-    }
-    let used = values.len().min(n);
+    let used = crate::codec::values_used(sel.len() as usize, values.len())?;
     let size = ct.bytes();
     let mut encoded = vec![0u8; used * size];
     for (k, slot) in encoded.chunks_exact_mut(size).enumerate() {
@@ -114,7 +110,7 @@ pub fn replace_char(
     }
     let encoded = encode_char(ct, sel, values)?;
     crate::codec::scatter(bytes, g, sel, &encoded);
-    Ok(ReplaceReport { uneven_recycling: n % values.len() != 0 || values.len() > n })
+    Ok(ReplaceReport::recycling(n, values.len()))
 }
 
 /// Where each string of a cstring mapping starts: built once when mapped.

@@ -166,6 +166,6 @@ impl View<'_> {
             RKind::Integer | RKind::Logical => 4,
             RKind::Double | RKind::Integer64 | RKind::Complex => 8,
         };
-        (bytes.as_ptr() as usize % align == 0).then_some(bytes.as_ptr())
+        (bytes.as_ptr() as usize).is_multiple_of(align).then_some(bytes.as_ptr())
     }
 }
