@@ -11,7 +11,7 @@ export PATH := $(PATH):$(HOME)/.cargo/bin
 APT_DEPS := r-base-dev r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 \
             r-cran-bit64 r-cran-withr r-cran-bench pandoc qpdf
 
-.PHONY: setup install test test-rust test-r check bench demo wrappers document clean
+.PHONY: setup install test test-rust test-r check offline-check vendor bench demo wrappers document clean
 
 setup:
 	@missing=""; for p in $(APT_DEPS); do \
@@ -36,6 +36,24 @@ check: setup
 	rm -f $(TARBALL)
 	R CMD build .
 	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --as-cran --no-manual $(TARBALL)
+
+# The built tarball must install with the network unavailable and an empty
+# CARGO_HOME, as on CRAN's builders: cargo reads only src/rust/vendor.tar.xz.
+# Installs into a throw-away library; uses `unshare -n` (no network at all)
+# where the kernel allows it.
+offline-check: setup
+	rm -f $(TARBALL)
+	R CMD build .
+	@lib=$$(mktemp -d) && home=$$(mktemp -d) && \
+	nonet=$$(unshare -n true 2>/dev/null && echo "unshare -n"); \
+	echo "offline-check: installing $(TARBALL) $${nonet:+under $$nonet }with CARGO_HOME=$$home"; \
+	CARGO_NET_OFFLINE=true CARGO_HOME=$$home $$nonet R CMD INSTALL -l $$lib $(TARBALL) && \
+	echo "offline-check: $(TARBALL) ($$(du -k $(TARBALL) | cut -f1) KiB) installed offline"; \
+	status=$$?; rm -rf $$lib $$home; exit $$status
+
+# Refreshes src/rust/vendor.tar.xz after a dependency changed.
+vendor:
+	bash tools/vendor.sh
 
 bench: install
 	Rscript bench/typed.R

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Refreshes src/rust/vendor.tar.xz, the crates that src/Makevars builds from
+# offline (CRAN's builders and many servers have no network).
+#
+# Rerun it after any change to a Cargo.toml or Cargo.lock (a new dependency, an
+# upgrade, a merge that brings one in), then commit vendor.tar.xz with the lock
+# files. `make offline-check` proves the result installs without a network.
+#
+# The tarball holds the crates of the extendr workspace (src/rust: the bindings
+# and core) and of the separate exm crate (src/rust/exm, own lock file). To
+# stay within CRAN's 5 MB it is pruned:
+#   - crates that no library build needs on any target (dev-dependencies such
+#     as tempfile or proptest, and what only they pull in) and the Windows API
+#     crates (the package has no Windows build, as in gifski) become stubs: their
+#     Cargo.toml stays so that cargo can resolve the lock file, their code goes;
+#   - the crates that are built lose their tests, benches, examples and docs.
+# Cargo checks vendored files against .cargo-checksum.json, so the entries of
+# removed files are dropped from it (stubs keep only the package checksum,
+# which must match Cargo.lock).
+set -euo pipefail
+cd "$(dirname "$0")/../src/rust"
+export PATH="$PATH:$HOME/.cargo/bin"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+vendor="$work/vendor"
+
+cargo vendor --quiet --versioned-dirs --manifest-path Cargo.toml \
+  --sync exm/Cargo.toml "$vendor" > /dev/null
+
+# "name vX.Y.Z" of every crate a library build compiles, for any target.
+needed_by() {
+  cargo tree --quiet --offline -e normal,build --target all -f '{p}' --prefix none "$@" |
+    awk '$3 !~ /^\(\// { print $1 "-" substr($2, 2) }'
+}
+{ needed_by --manifest-path Cargo.toml -p mmap; needed_by --manifest-path exm/Cargo.toml; } |
+  sort -u > "$work/needed"
+
+stub() {  # $1: crate dir. Keeps the manifest, licences and package checksum.
+  local dir=$1 package
+  package=$(sed -E 's/.*"package":"([0-9a-f]*)".*/\1/' "$dir/.cargo-checksum.json")
+  find "$dir" -mindepth 1 -maxdepth 1 ! -name Cargo.toml ! -name '.cargo-checksum.json' \
+    ! -name 'LICENSE*' -exec rm -rf {} +
+  mkdir -p "$dir/src"
+  echo '// Stub: not compiled by the mmap R package (see tools/vendor.sh).' > "$dir/src/lib.rs"
+  printf '{"files":{},"package":"%s"}' "$package" > "$dir/.cargo-checksum.json"
+}
+
+prune() {  # $1: crate dir. Drops what building the library never reads.
+  local dir=$1 sum="$1/.cargo-checksum.json"
+  rm -rf "$dir"/{tests,benches,examples,docs,doc,.github} "$dir"/Cargo.toml.orig
+  sed -E -i \
+    -e 's#"(tests|benches|examples|docs|doc|\.github)/[^"]*":"[0-9a-f]*",?##g' \
+    -e 's#"Cargo\.toml\.orig":"[0-9a-f]*",?##g' \
+    -e 's#,\}#}#' "$sum"
+}
+
+stubbed=0
+for dir in "$vendor"/*/; do
+  dir=${dir%/}
+  name=$(basename "$dir")
+  if [[ $name =~ ^(windows|winapi) ]] || ! grep -qxF "$name" "$work/needed"; then
+    stub "$dir"; stubbed=$((stubbed + 1))
+  else
+    prune "$dir"
+  fi
+done
+
+(cd "$work" && XZ_OPT=-9e tar --sort=name --owner=0 --group=0 --numeric-owner \
+  --mtime='2020-01-01 00:00Z' --no-xattrs -cJf vendor.tar.xz vendor)
+mv "$work/vendor.tar.xz" vendor.tar.xz
+echo "vendor.tar.xz: $(ls "$vendor" | wc -l) crates ($stubbed stubbed), $(du -k vendor.tar.xz | cut -f1) KiB"
