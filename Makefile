@@ -9,9 +9,9 @@ export PATH := $(PATH):$(HOME)/.cargo/bin
 
 # Debian packages the package, its tests, vignettes and benchmarks need.
 APT_DEPS := r-base-dev r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 \
-            r-cran-bit64 r-cran-withr r-cran-bench pandoc qpdf
+            r-cran-bit64 r-cran-withr r-cran-bench r-cran-bigmemory r-cran-ff pandoc qpdf
 
-.PHONY: setup install test test-rust test-r check offline-check vendor bench demo wrappers document clean
+.PHONY: setup install test test-rust test-r check offline-check vendor bench peers demo wrappers document clean
 
 setup:
 	@missing=""; for p in $(APT_DEPS); do \
@@ -57,6 +57,9 @@ vendor:
 
 bench: install
 	Rscript bench/typed.R
+
+peers: install
+	Rscript bench/peers.R
 
 demo: install
 	Rscript tools/demo.R
