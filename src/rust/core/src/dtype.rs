@@ -65,41 +65,68 @@ pub enum NaRule {
     Never,
 }
 
-/// Invokes `$m!(Variant, "name", bytes, RKind, min, max, NaRule, "NA on disk")` once per
-/// scalar type. `min`/`max` bound the integer values a type accepts (unused for
-/// non-integer types).
+/// The table: hands every row to `$m` in one invocation, as
+/// `$m! { ($args) [Variant, "name", bytes, RKind, min, max, NaRule, "NA on disk"] ... }`.
+/// `min`/`max` bound the integer values a type accepts (unused for
+/// non-integer types). The `Kind` enum is generated from it, so a new row is a
+/// compile error at every exhaustive `match` over kinds that must handle it.
 #[macro_export]
-macro_rules! for_each_scalar {
-    ($m:ident) => {
-        $m!(UChar, "uchar", 1, Raw, 0, 255, Never, "none");
-        $m!(Int8, "int8", 1, Integer, -128, 127, Sentinel, "none unless a sentinel is given");
-        $m!(UInt8, "uint8", 1, Integer, 0, 255, Sentinel, "none unless a sentinel is given");
-        $m!(Int16, "int16", 2, Integer, -32768, 32767, Sentinel, "none unless a sentinel is given");
-        $m!(UInt16, "uint16", 2, Integer, 0, 65535, Sentinel, "none unless a sentinel is given");
-        $m!(Int24, "int24", 3, Integer, -8388608, 8388607, Sentinel, "none unless a sentinel is given");
-        $m!(UInt24, "uint24", 3, Integer, 0, 16777215, Sentinel, "none unless a sentinel is given");
-        $m!(Int32, "int32", 4, Integer, -2147483647, 2147483647, Builtin, "-2^31 (0x80000000), as R's NA_integer_");
-        $m!(UInt32, "uint32", 4, Double, 0, 4294967295, Sentinel, "none unless a sentinel is given");
-        $m!(Int64, "int64", 8, Integer64, -9223372036854775807, 9223372036854775807, Builtin, "-2^63 (0x8000000000000000), as bit64's NA_integer64_");
-        $m!(Real32, "real32", 4, Double, 0, 0, Builtin, "the quiet NaN 0x7FC007A2 (payload 1954, like R's NA); other NaNs stay NaN");
-        $m!(Real64, "real64", 8, Double, 0, 0, Builtin, "R's NA_real_ (a NaN with payload 1954); other NaNs stay NaN");
-        $m!(Cplx, "cplx", 16, Complex, 0, 0, Builtin, "both parts NA_real_, as R's NA_complex_");
-        $m!(Logi8, "logi8", 1, Logical, 0, 1, Builtin, "0x80 (-128)");
-        $m!(Logi32, "logi32", 4, Logical, 0, 1, Builtin, "-2^31 (0x80000000), as R's NA");
+macro_rules! scalar_table {
+    ($m:ident $(, $arg:tt)*) => {
+        $m! { ($($arg)*)
+            [UChar, "uchar", 1, Raw, 0, 255, Never, "none"]
+            [Int8, "int8", 1, Integer, -128, 127, Sentinel, "none unless a sentinel is given"]
+            [UInt8, "uint8", 1, Integer, 0, 255, Sentinel, "none unless a sentinel is given"]
+            [Int16, "int16", 2, Integer, -32768, 32767, Sentinel, "none unless a sentinel is given"]
+            [UInt16, "uint16", 2, Integer, 0, 65535, Sentinel, "none unless a sentinel is given"]
+            [Int24, "int24", 3, Integer, -8388608, 8388607, Sentinel, "none unless a sentinel is given"]
+            [UInt24, "uint24", 3, Integer, 0, 16777215, Sentinel, "none unless a sentinel is given"]
+            [Int32, "int32", 4, Integer, -2147483647, 2147483647, Builtin, "-2^31 (0x80000000), as R's NA_integer_"]
+            [UInt32, "uint32", 4, Double, 0, 4294967295, Sentinel, "none unless a sentinel is given"]
+            [Int64, "int64", 8, Integer64, -9223372036854775807, 9223372036854775807, Builtin, "-2^63 (0x8000000000000000), as bit64's NA_integer64_"]
+            [Real32, "real32", 4, Double, 0, 0, Builtin, "the quiet NaN 0x7FC007A2 (payload 1954, like R's NA); other NaNs stay NaN"]
+            [Real64, "real64", 8, Double, 0, 0, Builtin, "R's NA_real_ (a NaN with payload 1954); other NaNs stay NaN"]
+            [Cplx, "cplx", 16, Complex, 0, 0, Builtin, "both parts NA_real_, as R's NA_complex_"]
+            [Logi8, "logi8", 1, Logical, 0, 1, Builtin, "0x80 (-128)"]
+            [Logi32, "logi32", 4, Logical, 0, 1, Builtin, "-2^31 (0x80000000), as R's NA"]
+        }
     };
 }
 
-macro_rules! declare_kind {
-    ($($v:ident),*) => {
-        /// A scalar on-disk type.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Kind { $($v),* }
+/// Invokes `$m!(Variant, "name", bytes, RKind, min, max, NaRule, "NA on disk")` once per
+/// row of [`scalar_table!`].
+#[macro_export]
+macro_rules! for_each_scalar {
+    ($m:ident) => {
+        $crate::scalar_table!(__scalar_rows_each, $m)
     };
 }
-declare_kind!(
-    UChar, Int8, UInt8, Int16, UInt16, Int24, UInt24, Int32, UInt32, Int64, Real32, Real64, Cplx,
-    Logi8, Logi32
-);
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scalar_rows_each {
+    (($m:ident) $([$($row:tt)*])*) => { $( $m!($($row)*); )* };
+}
+
+macro_rules! declare_kind {
+    (() $([$v:ident, $($rest:tt)*])*) => {
+        /// A scalar on-disk type: one per row of the table.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kind { $($v),* }
+
+        impl Kind {
+            /// Every kind, in table order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$v),*];
+
+            /// The kind's row of the table.
+            pub fn info(self) -> KindInfo {
+                match self {
+                    $(Kind::$v => info_row!($v, $($rest)*),)*
+                }
+            }
+        }
+    };
+}
 
 /// Static facts about one scalar type, one row of the table.
 #[derive(Clone, Copy, Debug)]
@@ -129,28 +156,14 @@ macro_rules! info_row {
     };
 }
 
-
 /// Every scalar type, in table order.
 pub fn table() -> Vec<KindInfo> {
-    let mut rows = Vec::new();
-    macro_rules! push_row {
-        ($($t:tt)*) => { rows.push(info_row!($($t)*)); };
-    }
-    for_each_scalar!(push_row);
-    rows
+    Kind::ALL.iter().map(|k| k.info()).collect()
 }
 
-impl Kind {
-    pub fn info(self) -> KindInfo {
-        macro_rules! pick {
-            ($v:ident, $($rest:tt)*) => {
-                if self == Kind::$v { return info_row!($v, $($rest)*); }
-            };
-        }
-        for_each_scalar!(pick);
-        unreachable!("every Kind has a row in for_each_scalar!")
-    }
+scalar_table!(declare_kind);
 
+impl Kind {
     pub fn from_name(name: &str) -> Option<Kind> {
         // Base R prototypes and the seed's synonyms name the same rows.
         let canonical = match name {
@@ -164,19 +177,20 @@ impl Kind {
         table().into_iter().find(|r| r.name == canonical).map(|r| r.kind)
     }
 
+    /// Whether values are integers R sees as numbers (raw bytes are not).
     pub fn is_integer(self) -> bool {
-        matches!(
-            self,
+        match self {
             Kind::Int8
-                | Kind::UInt8
-                | Kind::Int16
-                | Kind::UInt16
-                | Kind::Int24
-                | Kind::UInt24
-                | Kind::Int32
-                | Kind::UInt32
-                | Kind::Int64
-        )
+            | Kind::UInt8
+            | Kind::Int16
+            | Kind::UInt16
+            | Kind::Int24
+            | Kind::UInt24
+            | Kind::Int32
+            | Kind::UInt32
+            | Kind::Int64 => true,
+            Kind::UChar | Kind::Real32 | Kind::Real64 | Kind::Cplx | Kind::Logi8 | Kind::Logi32 => false,
+        }
     }
 }
 
@@ -242,7 +256,18 @@ impl DType {
         match self.kind {
             Kind::Real32 => "finite values up to about 3.4e38 in magnitude".into(),
             Kind::Logi8 | Kind::Logi32 => "TRUE, FALSE and NA".into(),
-            _ => format!("integers from {} to {}", i.min, i.max),
+            // Every double (and complex part) fits: no range to name.
+            Kind::Real64 | Kind::Cplx => "any double".into(),
+            Kind::UChar
+            | Kind::Int8
+            | Kind::UInt8
+            | Kind::Int16
+            | Kind::UInt16
+            | Kind::Int24
+            | Kind::UInt24
+            | Kind::Int32
+            | Kind::UInt32
+            | Kind::Int64 => format!("integers from {} to {}", i.min, i.max),
         }
     }
 }
@@ -262,6 +287,20 @@ mod tests {
         assert_eq!(Kind::from_name("double"), Some(Kind::Real64));
         assert_eq!(Kind::from_name("raw"), Some(Kind::UChar));
         assert_eq!(Kind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn for_each_scalar_visits_every_row_in_table_order() {
+        let mut seen = Vec::new();
+        macro_rules! visit {
+            ($v:ident, $name:expr, $bytes:expr, $($rest:tt)*) => {
+                seen.push((Kind::$v, $name, $bytes));
+            };
+        }
+        for_each_scalar!(visit);
+        let want: Vec<_> = table().iter().map(|r| (r.kind, r.name, r.bytes)).collect();
+        assert_eq!(seen, want);
+        assert_eq!(Kind::ALL.len(), want.len());
     }
 
     #[test]
