@@ -3,8 +3,6 @@
 //! Every function here works on plain slices: the caller supplies the mapped bytes
 //! and the R vector's memory, so this module is pure and testable without R.
 
-use byteorder::{BigEndian, ByteOrder, LittleEndian};
-
 use crate::dtype::{DType, Endian, Kind, RKind};
 use crate::error::{MmError, Result};
 use crate::index::{Selection, NA_POS};
@@ -71,6 +69,28 @@ impl OutBuf<'_> {
     }
 }
 
+// The buffer as the one R kind the caller's type extracts to, or `None`.
+impl<'a> OutBuf<'a> {
+    fn raw(self) -> Option<&'a mut [u8]> {
+        if let OutBuf::Raw(o) = self { Some(o) } else { None }
+    }
+    fn logicals(self) -> Option<&'a mut [i32]> {
+        if let OutBuf::Logical(o) = self { Some(o) } else { None }
+    }
+    fn integers(self) -> Option<&'a mut [i32]> {
+        if let OutBuf::Integer(o) = self { Some(o) } else { None }
+    }
+    fn doubles(self) -> Option<&'a mut [f64]> {
+        if let OutBuf::Double(o) = self { Some(o) } else { None }
+    }
+    fn complexes(self) -> Option<&'a mut [[f64; 2]]> {
+        if let OutBuf::Complex(o) = self { Some(o) } else { None }
+    }
+    fn int64s(self) -> Option<&'a mut [i64]> {
+        if let OutBuf::Int64(o) = self { Some(o) } else { None }
+    }
+}
+
 impl InBuf<'_> {
     pub fn len(&self) -> usize {
         match self {
@@ -84,6 +104,17 @@ impl InBuf<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn rkind(&self) -> RKind {
+        match self {
+            InBuf::Raw(_) => RKind::Raw,
+            InBuf::Logical(_) => RKind::Logical,
+            InBuf::Integer(_) => RKind::Integer,
+            InBuf::Double(_) => RKind::Double,
+            InBuf::Complex(_) => RKind::Complex,
+            InBuf::Int64(_) => RKind::Integer64,
+        }
     }
 
     fn at(&self, k: usize) -> Num {
@@ -132,6 +163,122 @@ fn r_number(x: f64) -> String {
         if x > 0.0 { "Inf".into() } else { "-Inf".into() }
     } else {
         format!("{x}")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Stored representations
+
+/// The fixed-width value a type stores, `N` bytes in either byte order: the
+/// one definition of how each width and signedness is laid out, used by
+/// extraction, replacement and comparison alike. The 24-bit types store an
+/// `i32` / `u32` in 3 bytes.
+pub trait Stored<const N: usize>: Copy + PartialEq + Send + Sync + 'static {
+    fn from_le(b: [u8; N]) -> Self;
+    fn from_be(b: [u8; N]) -> Self;
+    fn to_le(self) -> [u8; N];
+    fn to_be(self) -> [u8; N];
+}
+
+macro_rules! stored_primitive {
+    ($($t:ty: $n:literal),*) => {$(
+        impl Stored<$n> for $t {
+            #[inline(always)]
+            fn from_le(b: [u8; $n]) -> Self { <$t>::from_le_bytes(b) }
+            #[inline(always)]
+            fn from_be(b: [u8; $n]) -> Self { <$t>::from_be_bytes(b) }
+            #[inline(always)]
+            fn to_le(self) -> [u8; $n] { self.to_le_bytes() }
+            #[inline(always)]
+            fn to_be(self) -> [u8; $n] { self.to_be_bytes() }
+        }
+    )*};
+}
+stored_primitive!(u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, i64: 8, f64: 8);
+
+impl Stored<3> for i32 {
+    #[inline(always)]
+    fn from_le(b: [u8; 3]) -> Self {
+        // The arithmetic shift sign-extends bit 23.
+        i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8
+    }
+    #[inline(always)]
+    fn from_be(b: [u8; 3]) -> Self {
+        i32::from_be_bytes([b[0], b[1], b[2], 0]) >> 8
+    }
+    #[inline(always)]
+    fn to_le(self) -> [u8; 3] {
+        let [a, b, c, _] = self.to_le_bytes();
+        [a, b, c]
+    }
+    #[inline(always)]
+    fn to_be(self) -> [u8; 3] {
+        let [_, a, b, c] = self.to_be_bytes();
+        [a, b, c]
+    }
+}
+
+impl Stored<3> for u32 {
+    #[inline(always)]
+    fn from_le(b: [u8; 3]) -> Self {
+        u32::from_le_bytes([b[0], b[1], b[2], 0])
+    }
+    #[inline(always)]
+    fn from_be(b: [u8; 3]) -> Self {
+        u32::from_be_bytes([0, b[0], b[1], b[2]])
+    }
+    #[inline(always)]
+    fn to_le(self) -> [u8; 3] {
+        let [a, b, c, _] = self.to_le_bytes();
+        [a, b, c]
+    }
+    #[inline(always)]
+    fn to_be(self) -> [u8; 3] {
+        let [_, a, b, c] = self.to_be_bytes();
+        [a, b, c]
+    }
+}
+
+/// A byte order as a type, so that each decoding loop is compiled once per order.
+pub trait Order {
+    /// The value stored in the first `N` bytes of `b`.
+    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T;
+    /// Stores `v` in the first `N` bytes of `slot`.
+    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T);
+}
+
+/// Little-endian storage.
+pub struct Le;
+/// Big-endian storage.
+pub struct Be;
+
+/// The first `N` bytes of `b`; callers pass slices of exactly one element.
+#[inline(always)]
+fn head<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(&b[..N]);
+    a
+}
+
+impl Order for Le {
+    #[inline(always)]
+    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T {
+        T::from_le(head(b))
+    }
+    #[inline(always)]
+    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T) {
+        slot[..N].copy_from_slice(&v.to_le());
+    }
+}
+
+impl Order for Be {
+    #[inline(always)]
+    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T {
+        T::from_be(head(b))
+    }
+    #[inline(always)]
+    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T) {
+        slot[..N].copy_from_slice(&v.to_be());
     }
 }
 
@@ -239,8 +386,21 @@ fn copy_range(src: &[u8], dst: &mut [u8]) {
 
 /// Whether extraction of this type is a plain byte copy (stored bytes are R's own).
 pub fn is_verbatim(dtype: &DType) -> bool {
-    dtype.endian.is_native()
-        && matches!(dtype.kind, Kind::UChar | Kind::Int32 | Kind::Int64 | Kind::Real64 | Kind::Cplx)
+    let r_layout = match dtype.kind {
+        Kind::UChar | Kind::Int32 | Kind::Int64 | Kind::Real64 | Kind::Cplx => true,
+        // Narrower, wider or differently coded than R's vector of the same kind.
+        Kind::Int8
+        | Kind::UInt8
+        | Kind::Int16
+        | Kind::UInt16
+        | Kind::Int24
+        | Kind::UInt24
+        | Kind::UInt32
+        | Kind::Real32
+        | Kind::Logi8
+        | Kind::Logi32 => false,
+    };
+    r_layout && dtype.endian.is_native()
 }
 
 fn out_bytes<'a>(out: &'a mut OutBuf<'_>) -> &'a mut [u8] {
@@ -263,18 +423,18 @@ pub fn extract(dtype: &DType, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) ->
 /// an array of records). `g.size` must be the type's width.
 pub fn extract_at(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, mut out: OutBuf<'_>) -> Result<()> {
     if g.size != dtype.bytes() {
-        return Err(MmError::Type("internal: geometry size differs from the type's width".into()));
+        return Err(MmError::Internal("geometry size differs from the type's width".into()));
     }
     if out.rkind() != dtype.info().rkind {
-        return Err(MmError::Type(format!(
-            "internal: {} extracts to {:?}, not {:?}",
+        return Err(MmError::Internal(format!(
+            "{} extracts to {:?}, not {:?}",
             dtype.name(),
             dtype.info().rkind,
             out.rkind()
         )));
     }
     if out.len() as u64 != sel.len() {
-        return Err(MmError::Type("internal: output length differs from the selection".into()));
+        return Err(MmError::Internal("output length differs from the selection".into()));
     }
     if let (true, Selection::Range { start, len }) = (is_verbatim(dtype) && g.is_dense(), sel) {
         let size = dtype.bytes();
@@ -283,52 +443,57 @@ pub fn extract_at(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, mut
         return Ok(());
     }
     match dtype.endian {
-        Endian::Little => extract_in::<LittleEndian>(dtype, g, bytes, sel, out),
-        Endian::Big => extract_in::<BigEndian>(dtype, g, bytes, sel, out),
+        Endian::Little => extract_in::<Le>(dtype, g, bytes, sel, out),
+        Endian::Big => extract_in::<Be>(dtype, g, bytes, sel, out),
     }
-    Ok(())
 }
 
-fn extract_in<B: ByteOrder>(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) {
+fn extract_in<O: Order>(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) -> Result<()> {
     let sentinel = dtype.sentinel;
     // Small integers become R integers; a sentinel value reads as NA.
     let int = |v: i64| if Some(v) == sentinel { NA_INT } else { v as i32 };
     let na = na_real();
-    match (dtype.kind, out) {
-        (Kind::UChar, OutBuf::Raw(o)) => gather(bytes, g, sel, o, 0, |b| b[0]),
-        (Kind::Int8, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(b[0] as i8 as i64)),
-        (Kind::UInt8, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(b[0] as i64)),
-        (Kind::Int16, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_i16(b) as i64)),
-        (Kind::UInt16, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_u16(b) as i64)),
-        (Kind::Int24, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_i24(b) as i64)),
-        (Kind::UInt24, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| int(B::read_u24(b) as i64)),
-        (Kind::Int32, OutBuf::Integer(o)) => gather(bytes, g, sel, o, NA_INT, |b| B::read_i32(b)),
-        (Kind::UInt32, OutBuf::Double(o)) => gather(bytes, g, sel, o, na, |b| {
-            let v = B::read_u32(b) as i64;
+    // `extract_at` checked the output kind against the type's row.
+    let wrong = || MmError::Internal(format!("{} does not extract to {:?}", dtype.name(), dtype.info().rkind));
+    macro_rules! small_int {
+        ($t:ty, $n:literal) => {
+            gather(bytes, g, sel, out.integers().ok_or_else(wrong)?, NA_INT, |b| int(O::get::<$t, $n>(b) as i64))
+        };
+    }
+    match dtype.kind {
+        Kind::UChar => gather(bytes, g, sel, out.raw().ok_or_else(wrong)?, 0, |b| O::get::<u8, 1>(b)),
+        Kind::Int8 => small_int!(i8, 1),
+        Kind::UInt8 => small_int!(u8, 1),
+        Kind::Int16 => small_int!(i16, 2),
+        Kind::UInt16 => small_int!(u16, 2),
+        Kind::Int24 => small_int!(i32, 3),
+        Kind::UInt24 => small_int!(u32, 3),
+        Kind::Int32 => gather(bytes, g, sel, out.integers().ok_or_else(wrong)?, NA_INT, |b| O::get::<i32, 4>(b)),
+        Kind::UInt32 => gather(bytes, g, sel, out.doubles().ok_or_else(wrong)?, na, |b| {
+            let v = O::get::<u32, 4>(b) as i64;
             if Some(v) == sentinel { na } else { v as f64 }
         }),
-        (Kind::Int64, OutBuf::Int64(o)) => gather(bytes, g, sel, o, i64::MIN, |b| B::read_i64(b)),
-        (Kind::Real32, OutBuf::Double(o)) => gather(bytes, g, sel, o, na, |b| {
-            let bits = B::read_u32(b);
+        Kind::Int64 => gather(bytes, g, sel, out.int64s().ok_or_else(wrong)?, i64::MIN, |b| O::get::<i64, 8>(b)),
+        Kind::Real32 => gather(bytes, g, sel, out.doubles().ok_or_else(wrong)?, na, |b| {
+            let bits = O::get::<u32, 4>(b);
             if bits == REAL32_NA_BITS { na } else { f32::from_bits(bits) as f64 }
         }),
-        (Kind::Real64, OutBuf::Double(o)) => gather(bytes, g, sel, o, na, |b| B::read_f64(b)),
-        (Kind::Cplx, OutBuf::Complex(o)) => {
-            gather(bytes, g, sel, o, [na, na], |b| [B::read_f64(&b[..8]), B::read_f64(&b[8..])])
-        }
-        (Kind::Logi8, OutBuf::Logical(o)) => gather(bytes, g, sel, o, NA_INT, |b| match b[0] {
+        Kind::Real64 => gather(bytes, g, sel, out.doubles().ok_or_else(wrong)?, na, |b| O::get::<f64, 8>(b)),
+        Kind::Cplx => gather(bytes, g, sel, out.complexes().ok_or_else(wrong)?, [na, na], |b| {
+            [O::get::<f64, 8>(&b[..8]), O::get::<f64, 8>(&b[8..])]
+        }),
+        Kind::Logi8 => gather(bytes, g, sel, out.logicals().ok_or_else(wrong)?, NA_INT, |b| match O::get::<u8, 1>(b) {
             0 => 0,
             LOGI8_NA => NA_INT,
             _ => 1,
         }),
-        (Kind::Logi32, OutBuf::Logical(o)) => gather(bytes, g, sel, o, NA_INT, |b| match B::read_i32(b) {
+        Kind::Logi32 => gather(bytes, g, sel, out.logicals().ok_or_else(wrong)?, NA_INT, |b| match O::get::<i32, 4>(b) {
             0 => 0,
             NA_INT => NA_INT,
             _ => 1,
         }),
-        // `extract` checked that the output kind matches the type's row.
-        _ => unreachable!("output kind checked against the type table"),
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -403,22 +568,16 @@ pub fn encode(dtype: &DType, sel: &Selection, value: InBuf<'_>) -> Result<Vec<u8
     let used = values_used(sel.len() as usize, value.len())?;
     let mut encoded = vec![0u8; used * dtype.bytes()];
     match dtype.endian {
-        Endian::Little => encode_all::<LittleEndian>(dtype, value, sel, &mut encoded)?,
-        Endian::Big => encode_all::<BigEndian>(dtype, value, sel, &mut encoded)?,
+        Endian::Little => encode_all::<Le>(dtype, value, sel, &mut encoded)?,
+        Endian::Big => encode_all::<Be>(dtype, value, sel, &mut encoded)?,
     }
     Ok(encoded)
 }
 
+/// Whether `value` already holds the stored bytes: a type stored as R's own
+/// vector, given that very vector kind.
 fn verbatim_input(dtype: &DType, value: &InBuf<'_>) -> bool {
-    dtype.endian.is_native()
-        && matches!(
-            (dtype.kind, value),
-            (Kind::UChar, InBuf::Raw(_))
-                | (Kind::Int32, InBuf::Integer(_))
-                | (Kind::Real64, InBuf::Double(_))
-                | (Kind::Cplx, InBuf::Complex(_))
-                | (Kind::Int64, InBuf::Int64(_))
-        )
+    is_verbatim(dtype) && value.rkind() == dtype.info().rkind
 }
 
 fn in_bytes<'a>(value: &InBuf<'a>) -> &'a [u8] {
@@ -488,10 +647,10 @@ fn scatter_fixed<const W: usize>(bytes: &mut [u8], positions: &[u64], encoded: &
     }
 }
 
-fn encode_all<B: ByteOrder>(dtype: &DType, value: InBuf<'_>, sel: &Selection, encoded: &mut [u8]) -> Result<()> {
+fn encode_all<O: Order>(dtype: &DType, value: InBuf<'_>, sel: &Selection, encoded: &mut [u8]) -> Result<()> {
     let size = dtype.bytes();
     for (k, slot) in encoded.chunks_exact_mut(size).enumerate() {
-        if let Err(refusal) = encode_one::<B>(dtype, value.at(k), slot) {
+        if let Err(refusal) = encode_one::<O>(dtype, value.at(k), slot) {
             return Err(refusal.into_error(dtype, sel.get(k as u64) + 1));
         }
     }
@@ -540,10 +699,9 @@ fn integral(v: Num, min: i64, max: i64) -> std::result::Result<Option<i64>, Refu
     }
 }
 
-fn encode_one<B: ByteOrder>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-    let info = dtype.info();
+fn encode_one<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
     match dtype.kind {
-        Kind::Real64 => B::write_f64(slot, as_real(v)?),
+        Kind::Real64 => O::put::<f64, 8>(slot, as_real(v)?),
         Kind::Real32 => {
             let bits = match v {
                 Num::Na => REAL32_NA_BITS,
@@ -558,7 +716,7 @@ fn encode_one<B: ByteOrder>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::resu
                     }
                 }
             };
-            B::write_u32(slot, bits);
+            O::put::<u32, 4>(slot, bits);
         }
         Kind::Cplx => {
             let (re, im) = match v {
@@ -566,42 +724,60 @@ fn encode_one<B: ByteOrder>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::resu
                 Num::Cplx(re, im) => (re, im),
                 other => (as_real(other)?, 0.0),
             };
-            B::write_f64(&mut slot[..8], re);
-            B::write_f64(&mut slot[8..], im);
+            O::put::<f64, 8>(&mut slot[..8], re);
+            O::put::<f64, 8>(&mut slot[8..], im);
         }
-        Kind::Logi8 | Kind::Logi32 => {
-            let flag = match v {
-                Num::Na => None,
-                Num::Int(i) => Some(i != 0),
-                Num::Real(x) if x.is_nan() => None,
-                Num::Real(x) => Some(x != 0.0),
-                Num::Cplx(..) => return Err(Refusal::Type("complex")),
-            };
-            if dtype.kind == Kind::Logi8 {
-                slot[0] = flag.map_or(LOGI8_NA, u8::from);
-            } else {
-                B::write_i32(slot, flag.map_or(NA_INT, i32::from));
-            }
-        }
-        Kind::UChar => match integral(v, 0, 255)? {
-            Some(i) => slot[0] = i as u8,
-            None => return Err(Refusal::NoNa),
-        },
-        _ => {
-            let stored = match integral(v, info.min, info.max)? {
-                Some(i) if Some(i) == dtype.sentinel => return Err(Refusal::Sentinel(v)),
-                Some(i) => i,
-                None => match (dtype.kind, dtype.sentinel) {
-                    (_, Some(s)) => s,
-                    (Kind::Int32, None) => NA_INT as i64,
-                    (Kind::Int64, None) => i64::MIN,
-                    _ => return Err(Refusal::NoNa),
-                },
-            };
-            write_int::<B>(dtype.kind, slot, stored);
-        }
+        Kind::Logi8 => O::put::<u8, 1>(slot, logical(v)?.map_or(LOGI8_NA, u8::from)),
+        Kind::Logi32 => O::put::<i32, 4>(slot, logical(v)?.map_or(NA_INT, i32::from)),
+        // The casts keep the low bytes of a value already checked against the
+        // type's range (or its NA pattern).
+        Kind::UChar => O::put::<u8, 1>(slot, stored_int(dtype, v)? as u8),
+        Kind::Int8 => O::put::<i8, 1>(slot, stored_int(dtype, v)? as i8),
+        Kind::UInt8 => O::put::<u8, 1>(slot, stored_int(dtype, v)? as u8),
+        Kind::Int16 => O::put::<i16, 2>(slot, stored_int(dtype, v)? as i16),
+        Kind::UInt16 => O::put::<u16, 2>(slot, stored_int(dtype, v)? as u16),
+        Kind::Int24 => O::put::<i32, 3>(slot, stored_int(dtype, v)? as i32),
+        Kind::UInt24 => O::put::<u32, 3>(slot, stored_int(dtype, v)? as u32),
+        Kind::Int32 => O::put::<i32, 4>(slot, stored_int(dtype, v)? as i32),
+        Kind::UInt32 => O::put::<u32, 4>(slot, stored_int(dtype, v)? as u32),
+        Kind::Int64 => O::put::<i64, 8>(slot, stored_int(dtype, v)?),
     }
     Ok(())
+}
+
+/// The integer an integer (or raw) type stores for `v`: the value itself, or
+/// for NA the sentinel or the type's own NA pattern.
+fn stored_int(dtype: &DType, v: Num) -> std::result::Result<i64, Refusal> {
+    let info = dtype.info();
+    match integral(v, info.min, info.max)? {
+        Some(i) if Some(i) == dtype.sentinel => Err(Refusal::Sentinel(v)),
+        Some(i) => Ok(i),
+        None => dtype.sentinel.or(builtin_int_na(dtype.kind)).ok_or(Refusal::NoNa),
+    }
+}
+
+/// The NA pattern an integer type has of its own (outside its `min..=max`).
+fn builtin_int_na(kind: Kind) -> Option<i64> {
+    match kind {
+        Kind::Int32 => Some(NA_INT as i64),
+        Kind::Int64 => Some(i64::MIN),
+        Kind::UChar | Kind::Int8 | Kind::UInt8 | Kind::Int16 | Kind::UInt16 | Kind::Int24 | Kind::UInt24 | Kind::UInt32 => {
+            None
+        }
+        // Not integers: their NA is written by their own arm of `encode_one`.
+        Kind::Real32 | Kind::Real64 | Kind::Cplx | Kind::Logi8 | Kind::Logi32 => None,
+    }
+}
+
+/// A value as a logical: `None` is NA (NaN counts as NA, as in `as.logical(NaN)`).
+fn logical(v: Num) -> std::result::Result<Option<bool>, Refusal> {
+    match v {
+        Num::Na => Ok(None),
+        Num::Int(i) => Ok(Some(i != 0)),
+        Num::Real(x) if x.is_nan() => Ok(None),
+        Num::Real(x) => Ok(Some(x != 0.0)),
+        Num::Cplx(..) => Err(Refusal::Type("complex")),
+    }
 }
 
 fn as_real(v: Num) -> std::result::Result<f64, Refusal> {
@@ -610,17 +786,6 @@ fn as_real(v: Num) -> std::result::Result<f64, Refusal> {
         Num::Int(i) => Ok(i as f64),
         Num::Real(x) => Ok(x),
         Num::Cplx(..) => Err(Refusal::Type("complex")),
-    }
-}
-
-fn write_int<B: ByteOrder>(kind: Kind, slot: &mut [u8], v: i64) {
-    match kind {
-        Kind::Int8 | Kind::UInt8 => slot[0] = v as u8,
-        Kind::Int16 | Kind::UInt16 => B::write_u16(slot, v as u16),
-        Kind::Int24 | Kind::UInt24 => B::write_u24(slot, (v as u32) & 0x00FF_FFFF),
-        Kind::Int32 | Kind::UInt32 => B::write_u32(slot, v as u32),
-        Kind::Int64 => B::write_i64(slot, v),
-        _ => unreachable!("write_int is only called for integer kinds"),
     }
 }
 
@@ -639,4 +804,57 @@ pub fn int64_to_double(values: &mut [f64]) -> bool {
         };
     }
     lossy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use byteorder::{BigEndian, ByteOrder, LittleEndian};
+
+    #[test]
+    fn stored_24_bit_values_agree_with_byteorder_both_ways() {
+        // Edges of both 24-bit types, sign bit patterns and a sweep.
+        let mut values: Vec<i64> = vec![-8388608, -8388607, -65536, -256, -129, -128, -1, 0, 1, 127, 128, 255, 256, 65535, 8388607];
+        values.extend((0..4095).map(|k| k * 4097 - 8_388_608)); // within the range
+        for v in values {
+            let mut le = [0u8; 3];
+            let mut be = [0u8; 3];
+            LittleEndian::write_i24(&mut le, v as i32);
+            BigEndian::write_i24(&mut be, v as i32);
+            assert_eq!(<i32 as Stored<3>>::to_le(v as i32), le, "{v}");
+            assert_eq!(<i32 as Stored<3>>::to_be(v as i32), be, "{v}");
+            assert_eq!(<i32 as Stored<3>>::from_le(le), v as i32);
+            assert_eq!(<i32 as Stored<3>>::from_be(be), v as i32);
+            let u = (v + 8_388_608) as u32;
+            LittleEndian::write_u24(&mut le, u);
+            BigEndian::write_u24(&mut be, u);
+            assert_eq!(<u32 as Stored<3>>::to_le(u), le, "{u}");
+            assert_eq!(<u32 as Stored<3>>::to_be(u), be, "{u}");
+            assert_eq!(<u32 as Stored<3>>::from_le(le), u);
+            assert_eq!(<u32 as Stored<3>>::from_be(be), u);
+        }
+    }
+
+    #[test]
+    fn orders_read_what_they_write_at_every_width() {
+        let mut slot = [0u8; 8];
+        Le::put::<i16, 2>(&mut slot, -2);
+        assert_eq!(&slot[..2], &[0xFE, 0xFF]);
+        assert_eq!(Le::get::<i16, 2>(&slot), -2);
+        Be::put::<u32, 4>(&mut slot, 0x0102_0304);
+        assert_eq!(&slot[..4], &[1, 2, 3, 4]);
+        assert_eq!(Be::get::<u32, 4>(&slot), 0x0102_0304);
+        Be::put::<f64, 8>(&mut slot, -0.5);
+        assert_eq!(Be::get::<f64, 8>(&slot), -0.5);
+        assert_eq!(Le::get::<f64, 8>(&slot).to_bits(), (-0.5f64).to_bits().swap_bytes());
+    }
+
+    #[test]
+    fn extraction_into_the_wrong_r_kind_is_an_internal_error() {
+        let d = DType::new(Kind::Int16, Endian::Little, None).unwrap();
+        let sel = Selection::Range { start: 0, len: 1 };
+        let mut o = [0f64; 1];
+        let e = extract(&d, &[0, 0], &sel, OutBuf::Double(&mut o)).unwrap_err();
+        assert_eq!(e.class(), "mmap_error_internal");
+    }
 }

@@ -35,6 +35,9 @@ pub enum MmError {
     Io { op: &'static str, path: PathBuf, source: std::io::Error },
     #[error("{op} failed: {source}")]
     Os { op: &'static str, source: std::io::Error },
+    /// A broken invariant of this package, not a user error: please report it.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
 }
 
 impl MmError {
@@ -49,6 +52,7 @@ impl MmError {
             Self::NotWritable | Self::NotReadable | Self::ReadOnly(_) => "mmap_error_protection",
             Self::Unmapped => "mmap_error_unmapped",
             Self::NotFound(_) | Self::Io { .. } | Self::Os { .. } => "mmap_error_io",
+            Self::Internal(_) => "mmap_error_internal",
         }
     }
 }

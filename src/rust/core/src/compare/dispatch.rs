@@ -5,6 +5,7 @@ use super::hits::Hits;
 use super::op::{Op, Scalar};
 use super::predicate::{cplx_pred, float_pred, int_set, IntSet};
 use super::scan::Ctx;
+use crate::codec::Stored;
 use crate::dtype::{DType, Endian, Kind};
 use crate::error::{MmError, Result};
 use crate::vector::View;
@@ -50,40 +51,29 @@ pub(super) fn compare_with(dtype: &DType, bytes: &[u8], op: Op, value: &Scalar, 
     };
     let info = dtype.info();
     let sentinel = dtype.sentinel;
+    // Elements are decoded by the codec's stored representation of the type.
     macro_rules! int_kind {
-        ($t:ty, $n:literal, $le:expr, $be:expr) => {{
+        ($t:ty, $n:literal) => {{
             match ints(info.min, info.max)? {
                 None => Ok(Hits::default()),
-                Some(set) if big => Ok(ctx.ints::<$t, $n, _>(bytes, set, sentinel, $be)),
-                Some(set) => Ok(ctx.ints::<$t, $n, _>(bytes, set, sentinel, $le)),
+                Some(set) if big => Ok(ctx.ints::<$t, $n, _>(bytes, set, sentinel, <$t as Stored<$n>>::from_be)),
+                Some(set) => Ok(ctx.ints::<$t, $n, _>(bytes, set, sentinel, <$t as Stored<$n>>::from_le)),
             }
         }};
     }
     match dtype.kind {
-        Kind::UChar => match ints(0, 255)? {
-            None => Ok(Hits::default()),
-            Some(set) => Ok(ctx.ints::<u8, 1, _>(bytes, set, None, |b: [u8; 1]| b[0])),
-        },
-        Kind::Int8 => int_kind!(i8, 1, |b: [u8; 1]| b[0] as i8, |b: [u8; 1]| b[0] as i8),
-        Kind::UInt8 => int_kind!(u8, 1, |b: [u8; 1]| b[0], |b: [u8; 1]| b[0]),
-        Kind::Int16 => int_kind!(i16, 2, i16::from_le_bytes, i16::from_be_bytes),
-        Kind::UInt16 => int_kind!(u16, 2, u16::from_le_bytes, u16::from_be_bytes),
-        Kind::Int24 => int_kind!(
-            i32,
-            3,
-            |b: [u8; 3]| i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8,
-            |b: [u8; 3]| i32::from_be_bytes([b[0], b[1], b[2], 0]) >> 8
-        ),
-        Kind::UInt24 => int_kind!(
-            u32,
-            3,
-            |b: [u8; 3]| u32::from_le_bytes([b[0], b[1], b[2], 0]),
-            |b: [u8; 3]| u32::from_be_bytes([0, b[0], b[1], b[2]])
-        ),
+        // Raw bytes: 0 to 255, no NA (the table allows no sentinel).
+        Kind::UChar => int_kind!(u8, 1),
+        Kind::Int8 => int_kind!(i8, 1),
+        Kind::UInt8 => int_kind!(u8, 1),
+        Kind::Int16 => int_kind!(i16, 2),
+        Kind::UInt16 => int_kind!(u16, 2),
+        Kind::Int24 => int_kind!(i32, 3),
+        Kind::UInt24 => int_kind!(u32, 3),
         // The builtin NAs of int32 and int64 lie outside [info.min, info.max].
-        Kind::Int32 => int_kind!(i32, 4, i32::from_le_bytes, i32::from_be_bytes),
-        Kind::UInt32 => int_kind!(u32, 4, u32::from_le_bytes, u32::from_be_bytes),
-        Kind::Int64 => int_kind!(i64, 8, i64::from_le_bytes, i64::from_be_bytes),
+        Kind::Int32 => int_kind!(i32, 4),
+        Kind::UInt32 => int_kind!(u32, 4),
+        Kind::Int64 => int_kind!(i64, 8),
         Kind::Logi8 | Kind::Logi32 => {
             let Some(set) = ints(0, 1)? else { return Ok(Hits::default()) };
             let (m0, m1) = (set.contains(0), set.contains(1));
@@ -91,34 +81,30 @@ pub(super) fn compare_with(dtype: &DType, bytes: &[u8], op: Op, value: &Scalar, 
                 return Ok(Hits::default());
             }
             if dtype.kind == Kind::Logi8 {
-                Ok(ctx.logicals::<u8, 1, _>(bytes, m0, m1, 0x80, |b: [u8; 1]| b[0]))
+                Ok(ctx.logicals::<u8, 1, _>(bytes, m0, m1, 0x80, <u8 as Stored<1>>::from_le))
             } else if big {
-                Ok(ctx.logicals::<i32, 4, _>(bytes, m0, m1, i32::MIN, i32::from_be_bytes))
+                Ok(ctx.logicals::<i32, 4, _>(bytes, m0, m1, i32::MIN, <i32 as Stored<4>>::from_be))
             } else {
-                Ok(ctx.logicals::<i32, 4, _>(bytes, m0, m1, i32::MIN, i32::from_le_bytes))
+                Ok(ctx.logicals::<i32, 4, _>(bytes, m0, m1, i32::MIN, <i32 as Stored<4>>::from_le))
             }
         }
         Kind::Real32 | Kind::Real64 => {
             let pred = float_pred(op, value).ok_or_else(|| unsupported(dtype, op, value))?;
             // Every NaN (NA included) fails every predicate.
-            match (dtype.kind, big) {
-                (Kind::Real32, false) => Ok(ctx.floats::<4, _>(bytes, pred, |b| f32::from_le_bytes(b) as f64)),
-                (Kind::Real32, true) => Ok(ctx.floats::<4, _>(bytes, pred, |b| f32::from_be_bytes(b) as f64)),
-                (_, false) => Ok(ctx.floats::<8, _>(bytes, pred, f64::from_le_bytes)),
-                (_, true) => Ok(ctx.floats::<8, _>(bytes, pred, f64::from_be_bytes)),
+            match (dtype.kind == Kind::Real32, big) {
+                (true, false) => Ok(ctx.floats::<4, _>(bytes, pred, |b| <f32 as Stored<4>>::from_le(b) as f64)),
+                (true, true) => Ok(ctx.floats::<4, _>(bytes, pred, |b| <f32 as Stored<4>>::from_be(b) as f64)),
+                (false, false) => Ok(ctx.floats::<8, _>(bytes, pred, <f64 as Stored<8>>::from_le)),
+                (false, true) => Ok(ctx.floats::<8, _>(bytes, pred, <f64 as Stored<8>>::from_be)),
             }
         }
         Kind::Cplx => {
             let pred = cplx_pred(op, value).ok_or_else(|| unsupported(dtype, op, value))?;
             if big {
-                Ok(ctx.cplx(bytes, pred, f64::from_be_bytes))
+                Ok(ctx.cplx(bytes, pred, <f64 as Stored<8>>::from_be))
             } else {
-                Ok(ctx.cplx(bytes, pred, f64::from_le_bytes))
+                Ok(ctx.cplx(bytes, pred, <f64 as Stored<8>>::from_le))
             }
         }
-        // String and bit layouts are not `DType`s: they have their own scans,
-        // `compare_char`, `compare_cstring` and `compare_bits` below.
-        #[allow(unreachable_patterns)]
-        _ => Err(MmError::Type(format!("comparison is not supported for {} mappings", dtype.name()))),
     }
 }
