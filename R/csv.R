@@ -8,16 +8,22 @@
 #' files.
 #'
 #' Fields are separated by `sep`; double quotes protect separators, newlines
-#' and doubled quotes (`""`) inside a field; lines end with LF or CRLF;
-#' blank lines are skipped. `NA` (and an empty field in a non-character
-#' column) is missing. A row with a different number of fields than the header
-#' is an error naming the row.
+#' and doubled quotes (`""`) inside a field; lines end with LF, CRLF or a
+#' lone CR (and, as in [utils::read.csv()], a line break inside quotes reads
+#' as `"\n"`); blank lines are skipped. `NA` (and an empty field in a
+#' non-character column) is missing. A row with a different number of fields
+#' than the header is an error naming the row, and so is a field holding a NUL
+#' byte (R strings cannot hold one; [utils::read.csv()] would cut the field
+#' there).
 #'
 #' @param file Path of the CSV file.
 #' @param header Whether the first line holds column names (otherwise the
 #'   columns are `V1`, `V2`, ...).
 #' @param sep The field separator, one byte.
-#' @param out Path of the mapped file to create.
+#' @param out Path of the mapped file to create. It must not be `file` itself
+#'   (under any name); an existing `out` is replaced by renaming a new file
+#'   over it once all rows are written, so mappings still using the old `out`
+#'   keep its old bytes and an error leaves it as it was.
 #' @param progress Show a progress bar; by default for files of 50 MB or more.
 #' @param chunk Bytes of CSV handled per step.
 #' @param ... Passed to [mmap()].
@@ -41,6 +47,10 @@ mmap.csv <- function(file, header = TRUE, sep = ",", out = tempmmap(),
   check_count(chunk)
   chunk <- max(chunk, 1)
   path <- normalizePath(file, mustWork = TRUE)
+  if (rs(mm_same_file_(path, path.expand(out)))) {
+    mmap_abort(sprintf("`out` ('%s') is the input `file` itself; mmap.csv() never writes over its input: choose another `out`.",
+                       out), "mmap_error_io")
+  }
   hdr <- rs(mm_csv_header_(path, sep))
   size <- hdr$size
   names <- if (isTRUE(header)) hdr$fields else paste0("V", seq_along(hdr$fields))
@@ -74,24 +84,27 @@ mmap.csv <- function(file, header = TRUE, sep = ",", out = tempmmap(),
   names(fields) <- names
   type <- do.call(struct, fields)
 
-  # Pass 2: records.
+  # Pass 2: records, into a new file renamed over `out` once complete.
   rows <- found$rows
-  rs(mm_create_(path.expand(out), rows * attr(type, "bytes")))
-  m <- mmap(out, type, extractFUN = struct_to_df, ...)
-  handle <- handle_of(m)
-  spec <- spec_of(m)
-  pos <- start
-  row <- 0
-  while (pos < size && row < rows) {
-    res <- tryCatch(rs(mm_csv_write_(path, handle, spec, pos, chunk, sep, row)), error = function(e) {
-      munmap(m)
-      unlink(out)
-      stop(e)
+  call <- sys.call()
+  replace_file(out, rows * attr(type, "bytes"), function(new) {
+    fill_mapped(new, type, list(...)[["endian"]], function(m) {
+      handle <- handle_of(m)
+      spec <- spec_of(m)
+      pos <- start
+      row <- 0
+      while (pos < size && row < rows) {
+        res <- rs(mm_csv_write_(path, handle, spec, pos, chunk, sep, row), call = call)
+        pos <- res[1]
+        row <- row + res[2]
+        step(size - start + pos - start)
+      }
+      if (row != rows) {
+        mmap_abort(sprintf("the CSV file changed while it was read: %s rows the first time, %s the second.",
+                           format(rows), format(row)), "mmap_error_io", call = call)
+      }
     })
-    pos <- res[1]
-    row <- row + res[2]
-    step(size - start + pos - start)
-  }
+  })
   step(2 * max(size - start, 1))
-  m
+  mmap(out, type, extractFUN = struct_to_df, ...)
 }

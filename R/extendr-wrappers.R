@@ -36,6 +36,17 @@ mm_pagesize_ <- function() .Call(wrap__mm_pagesize_)
 # Creates `path` with `bytes` zero bytes (sparse: nothing is written).
 mm_create_ <- function(path, bytes) .Call(wrap__mm_create_, path, bytes)
 
+# Starts replacing `target`: creates a new file of `bytes` zero bytes (disk
+# space reserved) next to it. Returns c(temp, dest); R writes `temp`, then
+# calls `mm_commit_`, or deletes `temp` on failure.
+mm_replacement_ <- function(target, bytes) .Call(wrap__mm_replacement_, target, bytes)
+
+# Renames the finished `temp` over `dest` (atomic; mappings of the old file keep it).
+mm_commit_ <- function(temp, dest) .Call(wrap__mm_commit_, temp, dest)
+
+# Whether two paths name one file (symlinks, hard links, spellings).
+mm_same_file_ <- function(a, b) .Call(wrap__mm_same_file_, a, b)
+
 # Size in bytes of a type (checks the spec on the way).
 mm_sizeof_ <- function(spec) .Call(wrap__mm_sizeof_, spec)
 
@@ -88,6 +99,8 @@ exm_madvise_ <- function(x, advice) .Call(wrap__exm_madvise_, x, advice)
 exm_stats_ <- function() .Call(wrap__exm_stats_)
 
 # `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
+# `spec` is any type spec but struct; for cstring it carries the mapping's
+# offset table as `cindex` (rebuilt here when absent or stale).
 mm_compare_ <- function(h, spec, op, value, int64) .Call(wrap__mm_compare_, h, spec, op, value, int64)
 
 # Bytes per element (NA for cstring) and, for struct, the fields' offsets.

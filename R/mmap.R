@@ -9,6 +9,28 @@
 #' the file by path, with the same type, offset, length, byte order, dim and
 #' hooks, on first use.
 #'
+#' Only regular files can be mapped: a directory, a FIFO, a device, or a file
+#' of the `/proc` or `/sys` pseudo-filesystems (which claim a size of 0 bytes)
+#' is an error of class `mmap_error_io`.
+#'
+#' @section A file that shrinks:
+#' Reading or writing a page of a mapping that lies beyond the end of its file
+#' kills the process with a bus error (`SIGBUS`). So every access through a
+#' mapping (extraction, replacement, comparisons, summaries, strings, structs,
+#' bits) first checks that the file still covers all of the mapping, and if
+#' another program has shortened it, stops with an error of class
+#' `mmap_error_io` saying that "the file shrank from N to M bytes"; map the
+#' file again with `mmap()` to see its new length. The package itself never
+#' shortens a file: [as.mmap()] and [mmap.csv()] write a new file and rename
+#' it into place, so mappings of the old file keep its old contents.
+#'
+#' The check cannot close one race: if another process truncates the file
+#' *during* an access, after the check, the session can still die of
+#' `SIGBUS`. This is inherent to memory-mapped files, and other libraries
+#' document the same limit (numpy's `memmap`, Arrow's memory-mapped files).
+#' Do not truncate a file that a running R session has mapped; replace it by
+#' renaming a new file over it instead.
+#'
 #' @param file Path of the file to map.
 #' @param mode The element type: a [types] constructor such as `int16()`, or a
 #'   base prototype such as `integer()`.
@@ -162,7 +184,11 @@ is.mmap <- function(x) inherits(x, "mmap")
 #' @param x A raw, logical, integer, double, complex or `bit64::integer64`
 #'   vector or matrix.
 #' @param mode The on-disk type; by default the one matching `typeof(x)`.
-#' @param file Path of the file to create (overwritten if it exists).
+#' @param file Path of the file to create. An existing file is replaced: the
+#'   new contents are written to a new file in the same directory, which is
+#'   then renamed over `file` (through a symlink, its target is replaced), so
+#'   a mapping that still uses the old file keeps its old bytes, and a failure
+#'   leaves the old file as it was.
 #' @param ... Passed to [mmap()] (e.g. `endian`).
 #' @return An `mmap` object; a matrix keeps its `dim`. With `mode = bits()`
 #'   the file holds whole 32-bit words, so the mapping's length is `length(x)`
@@ -188,15 +214,42 @@ as.mmap.default <- function(x, mode = as.Ctype(x), file = tempmmap(), ...) {
   n <- as.double(length(x))
   # bits() pack 32 elements into each 4-byte word; the last word is padded with FALSE.
   bytes <- if (inherits(mode, "bits")) ceiling(n / 32) * 4 else n * attr(mode, "bytes")
-  rs(mm_create_(path.expand(file), bytes))
+  d <- dim(x)
+  dim(x) <- NULL
+  replace_file(file, bytes, function(new) {
+    fill_mapped(new, mode, list(...)[["endian"]], function(m) {
+      if (inherits(mode, "bits")) m[seq_len(n)] <- x else m[] <- x
+    })
+  })
   m <- mmap(file, mode, ...)
-  if (length(x) > 0L) {
-    d <- dim(x)
-    dim(x) <- NULL
-    if (inherits(mode, "bits")) m[seq_len(n)] <- x else m[] <- x
-    if (!is.null(d)) dim(m) <- d
-  }
+  if (!is.null(d)) dim(m) <- d
   m
+}
+
+# Gives `file` new contents without ever shortening the file in place: the
+# contents go to a new file next to it (`bytes` zero bytes, disk space
+# reserved), `write(new)` fills that, and only then is it renamed over `file`.
+# A mapping or view that still uses the old `file` keeps the old bytes, where
+# truncating a mapped file would kill the session with SIGBUS at its next
+# access. On failure `file` is left as it was, and the only file deleted is
+# the one this call created.
+replace_file <- function(file, bytes, write, call = sys.call(-1)) {
+  paths <- rs(mm_replacement_(path.expand(file), as.double(bytes)), call = call)
+  committed <- FALSE
+  on.exit(if (!committed) unlink(paths[1]))
+  write(paths[1])
+  rs(mm_commit_(paths[1], paths[2]), call = call)
+  committed <- TRUE
+  invisible(file)
+}
+
+# Maps the new file `path` as `mode`, lets `fill(m)` write through the mapping
+# and lets it go again.
+fill_mapped <- function(path, mode, endian, fill) {
+  m <- mmap(path, mode, endian = if (is.null(endian)) .Platform$endian else endian)
+  on.exit(munmap(m))
+  if (length(m) > 0L) fill(m)
+  invisible()
 }
 
 #' @export

@@ -154,17 +154,15 @@ as.mmap.character <- function(x, mode = cstring(), file = tempmmap(), ...) {
       mmap_abort(sprintf("element %d of `x` is NA: cstring() has no NA; use char(n, na = \"NA\") to keep NAs.", k),
                  "mmap_error_value")
     }
-    writeBin(x, path.expand(file))
+    replace_file(file, 0, function(new) writeBin(x, new))
     return(mmap(file, mode, ...))
   }
   if (!inherits(mode, "char")) {
     mmap_abort(sprintf("a character vector maps as cstring() or char(n), not %s.", mode$name),
                "mmap_error_type")
   }
-  rs(mm_create_(path.expand(file), as.double(length(x)) * attr(mode, "bytes")))
-  m <- mmap(file, mode, ...)
-  if (length(x) > 0L) {
-    tryCatch(m[] <- x, error = function(e) { munmap(m); unlink(file); stop(e) })
-  }
-  m
+  replace_file(file, as.double(length(x)) * attr(mode, "bytes"), function(new) {
+    fill_mapped(new, mode, list(...)[["endian"]], function(m) m[] <- x)
+  })
+  mmap(file, mode, ...)
 }

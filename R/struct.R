@@ -357,16 +357,10 @@ length_info <- function(x, handle = handle_of(x, call = sys.call(-1))) {
 as.mmap.data.frame <- function(x, mode = as.struct(x), file = tempmmap(), ...) {
   mode <- as.struct(mode)
   check_string(file)
-  rs(mm_create_(path.expand(file), as.double(nrow(x)) * attr(mode, "bytes")))
-  m <- mmap(file, mode, extractFUN = struct_to_df, ...)
-  if (nrow(x) > 0L) {
-    tryCatch(m[] <- as.list(x), error = function(e) {
-      munmap(m)
-      unlink(file)
-      stop(e)
-    })
-  }
-  m
+  replace_file(file, as.double(nrow(x)) * attr(mode, "bytes"), function(new) {
+    fill_mapped(new, mode, list(...)[["endian"]], function(m) m[] <- as.list(x))
+  })
+  mmap(file, mode, extractFUN = struct_to_df, ...)
 }
 
 #' A data.frame from extracted struct columns

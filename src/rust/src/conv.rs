@@ -1,6 +1,7 @@
 //! Conversions between R objects and the core's plain types. No decisions about
 //! data live here: only "which slice of R's memory is this" and back.
 
+use std::ffi::c_void;
 use std::slice;
 
 use extendr_api::prelude::*;
@@ -189,21 +190,144 @@ pub unsafe fn out_buf<'a>(p: *mut std::ffi::c_void, kind: RKind, n: usize) -> Ou
     }
 }
 
+#[allow(improper_ctypes)] // SEXP is an opaque pointer to C, as in extendr-ffi
+extern "C" {
+    // R >= 3.4 (Rinternals.h); extendr-ffi does not declare it.
+    fn R_tryCatchError(
+        body: Option<unsafe extern "C" fn(*mut c_void) -> ffi::SEXP>,
+        bdata: *mut c_void,
+        handler: Option<unsafe extern "C" fn(ffi::SEXP, *mut c_void) -> ffi::SEXP>,
+        hdata: *mut c_void,
+    ) -> ffi::SEXP;
+}
+
+/// Runs `body`, which calls the R API, so that an R error inside it (above all
+/// "cannot allocate vector") comes back as `Err(MmError::Memory)` instead of a
+/// longjmp over the caller's Rust frames: those frames own the mapping (an
+/// `Arc`), the selection and other heap memory, which a longjmp would leak for
+/// the rest of the session. Only `body`'s own frames are skipped on an error,
+/// so `body` must borrow what it uses and own nothing that needs dropping.
+/// `body` must not panic (it runs inside a C callback).
+pub fn catch_r_error<T, F: FnOnce() -> T>(body: F) -> mmapcore::Result<T> {
+    struct Call<F, T> {
+        body: Option<F>,
+        out: Option<T>,
+        error: Option<String>,
+    }
+    unsafe extern "C" fn run<F: FnOnce() -> T, T>(data: *mut c_void) -> ffi::SEXP {
+        // SAFETY: `data` is the `Call` below, alive and exclusively ours for
+        // the duration of R_tryCatchError.
+        let call = unsafe { &mut *data.cast::<Call<F, T>>() };
+        if let Some(f) = call.body.take() {
+            call.out = Some(f());
+        }
+        // SAFETY: reading a global constant of R's.
+        unsafe { ffi::R_NilValue }
+    }
+    unsafe extern "C" fn on_error<F, T>(cond: ffi::SEXP, data: *mut c_void) -> ffi::SEXP {
+        // SAFETY: as in `run`; `cond` is R's condition object, a list whose
+        // first element is the message (a character vector) by R's convention.
+        unsafe {
+            let call = &mut *data.cast::<Call<F, T>>();
+            let mut message = "R signalled an error".to_string();
+            if ffi::TYPEOF(cond) == SEXPTYPE::VECSXP && ffi::XLENGTH(cond) > 0 {
+                let m = ffi::VECTOR_ELT(cond, 0);
+                if ffi::TYPEOF(m) == SEXPTYPE::STRSXP && ffi::XLENGTH(m) > 0 {
+                    let c = std::ffi::CStr::from_ptr(ffi::R_CHAR(ffi::STRING_ELT(m, 0)));
+                    message = c.to_string_lossy().into_owned();
+                }
+            }
+            call.error = Some(message);
+            ffi::R_NilValue
+        }
+    }
+    let mut call: Call<F, T> = Call { body: Some(body), out: None, error: None };
+    let data: *mut c_void = (&mut call as *mut Call<F, T>).cast();
+    // SAFETY: both callbacks get `data`, which outlives the call; R runs the
+    // body under tryCatch(error =), so an R error returns here normally.
+    unsafe {
+        R_tryCatchError(Some(run::<F, T>), data, Some(on_error::<F, T>), data);
+    }
+    match (call.out, call.error) {
+        (Some(out), None) => Ok(out),
+        (_, Some(message)) => Err(MmError::Memory(message)),
+        (None, None) => Err(MmError::Memory("internal: R skipped a protected call".into())),
+    }
+}
+
+/// Results of at least this many elements are allocated under
+/// [`catch_r_error`]. It costs about 15 µs (R evaluates a `tryCatch()`), which
+/// would double the time of `m[i]` for a single element, while below this size
+/// an allocation fails only when R is already at its memory limit; above it,
+/// filling the vector takes far longer than the guard.
+pub const GUARDED_ALLOCATION: u64 = 4096;
+
+/// A fresh R vector of `n` elements. For large `n`, R's allocation failure is
+/// an `Err`, not a longjmp (see [`catch_r_error`] and [`GUARDED_ALLOCATION`]).
+pub fn alloc_vector(sexptype: SEXPTYPE, n: u64) -> mmapcore::Result<Robj> {
+    let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))?;
+    let alloc = || {
+        // SAFETY: Rf_allocVector returns a fresh vector (or raises an R error);
+        // it stays on R's protect stack while Robj registers it.
+        unsafe {
+            let x = ffi::Rf_protect(ffi::Rf_allocVector(sexptype, len));
+            let robj = Robj::from_sexp(x);
+            ffi::Rf_unprotect(1);
+            robj
+        }
+    };
+    if n < GUARDED_ALLOCATION {
+        Ok(alloc())
+    } else {
+        catch_r_error(alloc)
+    }
+}
+
+/// A list of `values`, named by `names` when given, built so that an R
+/// allocation failure is an `Err` (see [`catch_r_error`]).
+pub fn list_of(names: Option<&[&str]>, values: &[Robj]) -> mmapcore::Result<Robj> {
+    let list = alloc_vector(SEXPTYPE::VECSXP, values.len() as u64)?;
+    // SAFETY: `list` is a protected list of `values.len()` elements; setting
+    // its elements allocates nothing.
+    unsafe {
+        for (k, v) in values.iter().enumerate() {
+            ffi::SET_VECTOR_ELT(list.get(), k as isize, v.get());
+        }
+    }
+    if let Some(names) = names {
+        let names_vec = alloc_vector(SEXPTYPE::STRSXP, names.len() as u64)?;
+        let set_names = || {
+            // SAFETY: `names_vec` is a protected character vector of
+            // `names.len()` elements; mkCharLenCE copies each name's bytes.
+            unsafe {
+                for (k, name) in names.iter().enumerate() {
+                    let c = ffi::Rf_mkCharLenCE(name.as_ptr().cast(), name.len() as i32, ffi::cetype_t::CE_UTF8);
+                    ffi::SET_STRING_ELT(names_vec.get(), k as isize, c);
+                }
+                ffi::Rf_setAttrib(list.get(), ffi::R_NamesSymbol, names_vec.get());
+            }
+        };
+        if (names.len() as u64) < GUARDED_ALLOCATION {
+            set_names();
+        } else {
+            catch_r_error(set_names)?;
+        }
+    }
+    Ok(list)
+}
+
 /// Allocates the R vector an extraction fills, and lets `fill` write into it.
+/// The allocation cannot longjmp (see [`alloc_vector`]), so callers may hold
+/// the mapping and the selection across it.
 pub fn alloc_and_fill(
     kind: RKind,
     n: u64,
     fill: impl FnOnce(OutBuf<'_>) -> mmapcore::Result<()>,
 ) -> mmapcore::Result<Robj> {
-    let sexptype = sexptype(kind);
-    let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))?;
-    // SAFETY: Rf_allocVector either returns a fresh vector or longjmps with R's
-    // own "cannot allocate" error; Robj::from_sexp protects it until dropped.
-    let robj = unsafe { Robj::from_sexp(ffi::Rf_allocVector(sexptype, len)) };
-    let n = n as usize;
+    let robj = alloc_vector(sexptype(kind), n)?;
     // SAFETY: the vector was just allocated with `n` elements of the matching
     // type; the slices live only for the `fill` call, while `robj` is protected.
-    let out = unsafe { out_buf(ffi::DATAPTR(robj.get()), kind, n) };
+    let out = unsafe { out_buf(ffi::DATAPTR(robj.get()), kind, n as usize) };
     fill(out)?;
     Ok(robj)
 }

@@ -30,7 +30,7 @@ fn tag() -> ffi::SEXP {
 
 unsafe extern "C" fn finalize(x: ffi::SEXP) {
     // SAFETY: registered only on our own handles, whose address is either NULL
-    // or a Box<Slot> leaked by `new_handle`/`attach`; it is cleared after freeing.
+    // or a Box<Slot> leaked by `attach`; it is cleared after freeing.
     unsafe {
         let p = ffi::R_ExternalPtrAddr(x).cast::<Slot>();
         if !p.is_null() {
@@ -53,22 +53,29 @@ fn check(h: &Robj) -> mmapcore::Result<ffi::SEXP> {
 
 fn register(s: ffi::SEXP, map: Mapping) {
     let slot = Box::into_raw(Box::new(Slot(Some(Arc::new(map)))));
-    // SAFETY: `s` is our external pointer; ownership of the box passes to it and
-    // the finalizer frees it exactly once.
-    unsafe {
-        ffi::R_SetExternalPtrAddr(s, slot.cast());
-        ffi::R_RegisterCFinalizerEx(s, Some(finalize), ffi::Rboolean::TRUE);
-    }
+    // SAFETY: ownership of the box passes to the pointer, whose finalizer frees it once.
+    unsafe { ffi::R_SetExternalPtrAddr(s, slot.cast()) };
 }
 
-pub fn new_handle(map: Mapping) -> Robj {
+/// A handle with no mapping yet ("detached"); [`attach`] gives it one. Made
+/// before the file is mapped, so that no R allocation happens while Rust owns
+/// a mapping.
+pub fn empty_handle() -> Robj {
     // SAFETY: a fresh external pointer with a NULL address, protected by Robj.
-    let h = unsafe {
-        Robj::from_sexp(ffi::R_MakeExternalPtr(std::ptr::null_mut(), tag(), ffi::R_NilValue))
-    };
-    // SAFETY: just created above, so it is a live EXTPTRSXP.
-    register(unsafe { h.get() }, map);
+    let h = unsafe { Robj::from_sexp(ffi::R_MakeExternalPtr(std::ptr::null_mut(), tag(), ffi::R_NilValue)) };
+    let _ = prepare(&h);
     h
+}
+
+/// Gives a handle its finalizer. Registering allocates in R, which may
+/// longjmp, so it happens before the handle's mapping is opened; the
+/// finalizer copes with a handle that never got a mapping. A handle restored
+/// by readRDS() has none (finalizers are not serialised).
+pub fn prepare(h: &Robj) -> mmapcore::Result<()> {
+    let s = check(h)?;
+    // SAFETY: `s` is one of our external pointers (checked).
+    unsafe { ffi::R_RegisterCFinalizerEx(s, Some(finalize), ffi::Rboolean::TRUE) };
+    Ok(())
 }
 
 fn slot(h: &Robj) -> mmapcore::Result<*mut Slot> {

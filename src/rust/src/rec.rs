@@ -17,7 +17,7 @@ use mmapcore::strings::{self, CIndex};
 use mmapcore::codec::OutBuf;
 use mmapcore::{bits, codec::Geometry, Endian, MmError, RKind};
 
-use crate::conv::{alloc_and_fill, dtype, finish, in_buf, index_arg, whole};
+use crate::conv::{alloc_and_fill, alloc_vector, catch_r_error, dtype, GUARDED_ALLOCATION, finish, in_buf, index_arg, list_of, whole};
 use crate::handle;
 
 fn type_err(msg: impl Into<String>) -> MmError {
@@ -146,7 +146,9 @@ fn mm_xfields_(spec: Robj, j: Robj) -> Robj {
 /// The cstring offset table of a mapping, as an external pointer.
 #[extendr]
 fn mm_cindex_(h: Robj) -> Robj {
-    finish(handle::mapping(&h).and_then(|m| Ok(Robj::from(ExternalPtr::new(CIndex::build(m.bytes()?))))))
+    // The mapping is let go before R allocates the pointer.
+    let index = handle::mapping(&h).and_then(|m| Ok(CIndex::build(m.bytes()?)));
+    finish(index.map(|c| Robj::from(ExternalPtr::new(c))))
 }
 
 pub(crate) fn with_index<T>(m: &Mapping, ix: &Robj, f: impl FnOnce(&CIndex) -> mmapcore::Result<T>) -> mmapcore::Result<T> {
@@ -160,35 +162,32 @@ pub(crate) fn with_index<T>(m: &Mapping, ix: &Robj, f: impl FnOnce(&CIndex) -> m
 /// Element count and trailing bytes.
 #[extendr]
 fn mm_xlength_(h: Robj, spec: Robj, ix: Robj) -> Robj {
-    finish((|| {
+    let counts = (|| {
         let m = handle::mapping(&h)?;
         let (n, trailing) = match layout(&spec)? {
             Layout::CString => with_index(&m, &ix, |c| Ok((c.len(), c.trailing)))?,
             l => l.length(m.len()),
         };
-        Ok(Robj::from([n as f64, trailing as f64]))
-    })())
+        Ok([n as f64, trailing as f64])
+    })();
+    finish(counts.map(Robj::from))
 }
 
 /// Widest string of a cstring mapping, in bytes.
 #[extendr]
 fn mm_cstring_maxwidth_(h: Robj, ix: Robj) -> Robj {
-    finish((|| {
-        let m = handle::mapping(&h)?;
-        with_index(&m, &ix, |c| Ok(Robj::from(c.max_width() as f64)))
-    })())
+    let width = handle::mapping(&h).and_then(|m| with_index(&m, &ix, |c| Ok(c.max_width() as f64)));
+    finish(width.map(Robj::from))
 }
 
-/// A character vector of `n` elements, filled by `fill(set)`.
+/// A character vector of `n` elements, filled by `fill(set)`. Making each
+/// string can fail in R (out of memory): for large `n`, `fill` runs under
+/// [`catch_r_error`], so it must borrow what it reads (the mapping, the selection) and own
+/// nothing that needs dropping.
 fn strings_out(n: u64, fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -> mmapcore::Result<()>) -> mmapcore::Result<Robj> {
-    let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} strings")))?;
-    // SAFETY: a fresh STRSXP, protected by the Robj until it is returned; `s`
-    // is used only while `robj` is alive.
-    let (robj, s) = unsafe {
-        let robj = Robj::from_sexp(ffi::Rf_allocVector(SEXPTYPE::STRSXP, len));
-        let s = robj.get();
-        (robj, s)
-    };
+    let robj = alloc_vector(SEXPTYPE::STRSXP, n)?;
+    // SAFETY: `robj` is protected until it is returned; `s` is used only while it is alive.
+    let s = unsafe { robj.get() };
     let mut too_long = false;
     let mut set = |k: usize, text: Option<&[u8]>| {
         // SAFETY: `k < n` (the core calls once per selected element) and `s` is
@@ -214,7 +213,11 @@ fn strings_out(n: u64, fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -
             ffi::SET_STRING_ELT(s, k as isize, el);
         }
     };
-    fill(&mut set)?;
+    if n < GUARDED_ALLOCATION {
+        fill(&mut set)?;
+    } else {
+        catch_r_error(|| fill(&mut set))??;
+    }
     if too_long {
         return Err(MmError::Layout("a string is longer than R's limit of 2^31-1 bytes".into()));
     }
@@ -251,16 +254,11 @@ fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
 /// The returned `OutBuf` points into the returned vector: it must not be used
 /// after the `Robj` is dropped.
 unsafe fn alloc_out(kind: RKind, n: u64) -> mmapcore::Result<(Robj, OutBuf<'static>)> {
-    let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))?;
-    let sexptype = crate::conv::sexptype(kind);
-    let n = n as usize;
+    let robj = alloc_vector(crate::conv::sexptype(kind), n)?;
     // SAFETY: a freshly allocated vector of `n` elements of the matching type,
     // protected by the Robj; the caller keeps it alive while the slice is used.
-    unsafe {
-        let robj = Robj::from_sexp(ffi::Rf_allocVector(sexptype, len));
-        let out = crate::conv::out_buf(ffi::DATAPTR(robj.get()), kind, n);
-        Ok((robj, out))
-    }
+    let out = unsafe { crate::conv::out_buf(ffi::DATAPTR(robj.get()), kind, n as usize) };
+    Ok((robj, out))
 }
 
 fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fields: &[usize]) -> mmapcore::Result<Robj> {
@@ -287,7 +285,7 @@ fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fie
     }
     let values: Vec<Robj> = values.into_iter().map(|v| v.unwrap_or_else(|| Robj::from(()))).collect();
     let names: Vec<&str> = fields.iter().map(|&f| r.fields[f].name.as_str()).collect();
-    List::from_names_and_values(names, values).map(Robj::from).map_err(|e| type_err(e.to_string()))
+    list_of(Some(&names), &values)
 }
 
 /// `m[i]` (and `m[i, j]` for struct, `j = NULL` for all fields).
@@ -338,7 +336,7 @@ fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
 /// with one vector per selected field). Returns TRUE when recycling was uneven.
 #[extendr]
 fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool) -> Robj {
-    finish((|| {
+    let uneven = (|| {
         let m = handle::mapping(&h)?;
         let report = match layout(&spec)? {
             Layout::Scalar(_) => return Err(type_err("internal: scalar types use mm_replace_")),
@@ -395,8 +393,9 @@ fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool)
                 r.replace(m.bytes_mut()?, &sel, &columns)?
             }
         };
-        Ok(Robj::from(report.uneven_recycling))
-    })())
+        Ok(report.uneven_recycling)
+    })();
+    finish(uneven.map(Robj::from))
 }
 
 // ---------------------------------------------------------------------------
@@ -416,17 +415,21 @@ fn open_csv(path: &str) -> mmapcore::Result<Mapping> {
 /// The first record's fields and where the next record starts.
 #[extendr]
 fn mm_csv_header_(path: &str, sep: &str) -> Robj {
-    finish((|| {
+    let header = (|| {
         let sep = sep_byte(sep)?;
         let m = open_csv(path)?;
         let bytes = if m.is_empty() { &[][..] } else { m.bytes()? };
         let (fields, next) = mmapcore::csv::next_record(bytes, 0, sep)?
             .ok_or_else(|| MmError::Value(format!("the CSV file '{path}' is empty")))?;
+        mmapcore::csv::check_no_nul(&fields, None)?;
         let names: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-        List::from_names_and_values(["fields", "next", "size"], [Robj::from(names), Robj::from(next as f64), Robj::from(bytes.len() as f64)])
+        Ok((names, next as f64, bytes.len() as f64))
+    })();
+    finish(header.and_then(|(names, next, size)| {
+        List::from_names_and_values(["fields", "next", "size"], [Robj::from(names), Robj::from(next), Robj::from(size)])
             .map(Robj::from)
             .map_err(|e| type_err(e.to_string()))
-    })())
+    }))
 }
 
 #[extendr]
@@ -437,14 +440,15 @@ fn mm_csv_scan_new_(ncol: i32) -> Robj {
 /// Scans a chunk into `state`; returns where the next chunk starts.
 #[extendr]
 fn mm_csv_scan_(mut state: Robj, path: &str, from: f64, limit: f64, sep: &str) -> Robj {
-    finish((|| {
+    let next = (|| {
         let sep = sep_byte(sep)?;
         let scan = <&mut ExternalPtr<Scan>>::try_from(&mut state).map_err(|_| type_err("internal: bad scan state"))?;
         let m = open_csv(path)?;
         let bytes = if m.is_empty() { &[][..] } else { m.bytes()? };
         let next = scan.chunk(bytes, whole(from, "from")? as usize, whole(limit, "limit")? as usize, sep)?;
-        Ok(Robj::from(next as f64))
-    })())
+        Ok(next as f64)
+    })();
+    finish(next.map(Robj::from))
 }
 
 /// What a scan found: per column kind, width, any NA; and the row count.
@@ -467,7 +471,7 @@ fn mm_csv_scan_result_(state: Robj) -> Robj {
 /// Writes a chunk of CSV rows into the struct mapping `h`; returns c(next, rows).
 #[extendr]
 fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &str, first_row: f64) -> Robj {
-    finish((|| {
+    let done = (|| {
         let sep = sep_byte(sep)?;
         let Layout::Struct(r) = layout(&spec)? else {
             return Err(type_err("internal: CSV rows go to a struct mapping"));
@@ -486,8 +490,9 @@ fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &s
             target.bytes_mut()?,
             whole(first_row, "first_row")?,
         )?;
-        Ok(Robj::from([next as f64, rows as f64]))
-    })())
+        Ok([next as f64, rows as f64])
+    })();
+    finish(done.map(Robj::from))
 }
 
 extendr_module! {

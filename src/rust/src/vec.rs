@@ -5,12 +5,12 @@ use std::path::Path;
 use extendr_api::prelude::*;
 use extendr_api::Robj;
 
-use mmapcore::codec::ReplaceReport;
-use mmapcore::map::{Advice, MapOptions, Mapping};
+use mmapcore::codec::{OutBuf, ReplaceReport};
+use mmapcore::map::{Advice, MapOptions, Mapping, Replacement};
 use mmapcore::vector::View;
-use mmapcore::MmError;
+use mmapcore::{MmError, RKind};
 
-use crate::conv::{alloc_and_fill, dtype, finish, in_buf, index_arg, whole};
+use crate::conv::{alloc_and_fill, dtype, finish, in_buf, index_arg, list_of, whole};
 use crate::handle::{self, State};
 
 fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<MapOptions> {
@@ -25,17 +25,25 @@ fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<Map
 /// Maps `path`; returns the handle.
 #[extendr]
 fn mm_open_(path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
-    finish(options(off, len, prot, private).and_then(|o| Mapping::open(Path::new(path), &o)).map(handle::new_handle))
+    let h = handle::empty_handle();
+    let attached = options(off, len, prot, private)
+        .and_then(|o| Mapping::open(Path::new(path), &o))
+        .and_then(|map| handle::attach(&h, map));
+    finish(attached.map(|_| h))
 }
 
 /// Re-maps a handle that came back from readRDS().
 #[extendr]
 fn mm_attach_(h: Robj, path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
-    finish((|| {
+    let attached = (|| {
+        if !matches!(handle::state(&h)?, State::Detached) {
+            return Err(MmError::Type("internal: the handle is already attached".into()));
+        }
+        handle::prepare(&h)?;
         let map = Mapping::open(Path::new(path), &options(off, len, prot, private)?)?;
-        handle::attach(&h, map)?;
-        Ok(Robj::from(true))
-    })())
+        handle::attach(&h, map)
+    })();
+    finish(attached.map(|_| Robj::from(true)))
 }
 
 /// "live", "unmapped" or "detached".
@@ -58,16 +66,14 @@ fn mm_close_(h: Robj) -> Robj {
 /// Facts about the mapping: bytes, prot, private, path, offset.
 #[extendr]
 fn mm_info_(h: Robj) -> Robj {
-    finish(handle::mapping(&h).and_then(|m| {
+    // The mapping is let go before R allocates the answer (an R allocation
+    // failure longjmps over this frame).
+    let facts = handle::mapping(&h)
+        .map(|m| (m.len() as f64, m.prot(), m.is_private(), m.path().to_string_lossy().into_owned(), m.offset() as f64));
+    finish(facts.and_then(|(bytes, prot, private, path, offset)| {
         List::from_names_and_values(
             ["bytes", "prot", "private", "path", "offset"],
-            [
-                Robj::from(m.len() as f64),
-                Robj::from(m.prot()),
-                Robj::from(m.is_private()),
-                Robj::from(m.path().to_string_lossy().to_string()),
-                Robj::from(m.offset() as f64),
-            ],
+            [Robj::from(bytes), Robj::from(prot), Robj::from(private), Robj::from(path), Robj::from(offset)],
         )
         .map(Robj::from)
         .map_err(|e| MmError::Type(e.to_string()))
@@ -77,12 +83,13 @@ fn mm_info_(h: Robj) -> Robj {
 /// Element count and trailing bytes for a type.
 #[extendr]
 fn mm_length_(h: Robj, spec: Robj) -> Robj {
-    finish((|| {
+    let counts = (|| {
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
         let v = View::new(&m, &t);
-        Ok(Robj::from([v.len() as f64, v.trailing_bytes() as f64]))
-    })())
+        Ok([v.len() as f64, v.trailing_bytes() as f64])
+    })();
+    finish(counts.map(Robj::from))
 }
 
 #[extendr]
@@ -104,34 +111,41 @@ fn mm_extract_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f6
         let v = View::new(&m, &t);
         let (sel, nr, nc) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
         let values = alloc_and_fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))?;
-        Ok(Robj::from(List::from_values([values, Robj::from([nr as f64, nc as f64])])))
+        let dims = alloc_and_fill(RKind::Double, 2, |out| match out {
+            OutBuf::Double(d) => {
+                d.copy_from_slice(&[nr as f64, nc as f64]);
+                Ok(())
+            }
+            _ => Err(MmError::Type("internal: dims are doubles".into())),
+        })?;
+        list_of(None, &[values, dims])
     })())
 }
 
-fn report(r: ReplaceReport) -> Robj {
-    Robj::from(r.uneven_recycling)
+fn report(r: mmapcore::Result<ReplaceReport>) -> Robj {
+    finish(r.map(|r| Robj::from(r.uneven_recycling)))
 }
 
 /// Writes `value`; returns TRUE when recycling was uneven (R warns).
 #[extendr]
 fn mm_replace_(h: Robj, spec: Robj, i: Robj, value: Robj, int64: bool) -> Robj {
-    finish((|| {
+    report((|| {
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
         let v = View::new(&m, &t);
         let sel = v.select(index_arg(&i)?)?;
-        v.replace(&sel, in_buf(&value, int64)?).map(report)
+        v.replace(&sel, in_buf(&value, int64)?)
     })())
 }
 
 #[extendr]
 fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, value: Robj, int64: bool) -> Robj {
-    finish((|| {
+    report((|| {
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
         let v = View::new(&m, &t);
         let (sel, _, _) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
-        v.replace(&sel, in_buf(&value, int64)?).map(report)
+        v.replace(&sel, in_buf(&value, int64)?)
     })())
 }
 
@@ -167,6 +181,31 @@ fn mm_pagesize_() -> f64 {
 #[extendr]
 fn mm_create_(path: &str, bytes: f64) -> Robj {
     finish(whole(bytes, "bytes").and_then(|b| mmapcore::map::create_file(Path::new(path), b)).map(|_| Robj::from(true)))
+}
+
+/// Starts replacing `target`: creates a new file of `bytes` zero bytes (disk
+/// space reserved) next to it. Returns c(temp, dest); R writes `temp`, then
+/// calls `mm_commit_`, or deletes `temp` on failure.
+#[extendr]
+fn mm_replacement_(target: &str, bytes: f64) -> Robj {
+    let r = whole(bytes, "bytes").and_then(|b| Replacement::create(Path::new(target), b));
+    finish(r.map(|r| {
+        let paths = [r.temp.to_string_lossy().into_owned(), r.dest.to_string_lossy().into_owned()];
+        Robj::from(paths.to_vec())
+    }))
+}
+
+/// Renames the finished `temp` over `dest` (atomic; mappings of the old file keep it).
+#[extendr]
+fn mm_commit_(temp: &str, dest: &str) -> Robj {
+    let r = Replacement { temp: temp.into(), dest: dest.into() };
+    finish(r.commit().map(|_| Robj::from(true)))
+}
+
+/// Whether two paths name one file (symlinks, hard links, spellings).
+#[extendr]
+fn mm_same_file_(a: &str, b: &str) -> Robj {
+    finish(mmapcore::map::same_file(Path::new(a), Path::new(b)).map(Robj::from))
 }
 
 /// Size in bytes of a type (checks the spec on the way).
@@ -220,6 +259,9 @@ extendr_module! {
     fn mm_madvise_;
     fn mm_pagesize_;
     fn mm_create_;
+    fn mm_replacement_;
+    fn mm_commit_;
+    fn mm_same_file_;
     fn mm_sizeof_;
     fn mm_types_;
     fn mm_int64_to_double_;
@@ -237,14 +279,16 @@ fn mm_int64_to_double_(x: Robj) -> Robj {
 /// Whole-mapping statistics: c(min, mean, max, na, n).
 #[extendr]
 fn mm_summary_(h: Robj, spec: Robj) -> Robj {
-    finish((|| {
+    let summary = (|| {
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
-        let s = View::new(&m, &t).summarise()?;
+        View::new(&m, &t).summarise()
+    })();
+    finish(summary.and_then(|s| {
         let na = mmapcore::codec::na_real();
         let (min, max) = if s.count == 0 { (na, na) } else { (s.min, s.max) };
         let mut out = Robj::from([min, s.mean(), max, s.na as f64, s.count as f64]);
         out.set_names(["min", "mean", "max", "na", "n"]).map_err(|e| MmError::Type(e.to_string()))?;
         Ok(out)
-    })())
+    }))
 }

@@ -21,7 +21,12 @@ pub type Fields<'a> = (Vec<Cow<'a, [u8]>>, usize);
 
 /// Splits one record starting at `pos`; returns the fields and the position
 /// after the record's line end. `None` when only blank lines remain.
+///
+/// A record ends at LF, CRLF or a lone CR (classic Mac files). As in base R's
+/// `read.csv()`, a line break inside a quoted field reads as one `\n`
+/// whichever of the three the file uses.
 pub fn next_record(bytes: &[u8], mut pos: usize, sep: u8) -> Result<Option<Fields<'_>>> {
+    let is_end = |b: u8| b == sep || b == b'\n' || b == b'\r';
     // Skip blank lines.
     while pos < bytes.len() && (bytes[pos] == b'\n' || bytes[pos] == b'\r') {
         pos += 1;
@@ -43,7 +48,7 @@ pub fn next_record(bytes: &[u8], mut pos: usize, sep: u8) -> Result<Option<Field
                         )))
                     }
                     Some(q) => {
-                        text.extend_from_slice(&bytes[k..k + q]);
+                        push_normalising_line_breaks(&mut text, &bytes[k..k + q]);
                         k += q + 1;
                         if k < bytes.len() && bytes[k] == b'"' {
                             text.push(b'"');
@@ -55,21 +60,23 @@ pub fn next_record(bytes: &[u8], mut pos: usize, sep: u8) -> Result<Option<Field
                 }
             }
             // Anything between the closing quote and the separator is kept.
-            let rest_end = bytes[k..].iter().position(|&b| b == sep || b == b'\n').map_or(bytes.len(), |e| k + e);
-            let rest = trim_cr(&bytes[k..rest_end]);
-            text.extend_from_slice(rest);
+            let rest_end = bytes[k..].iter().position(|&b| is_end(b)).map_or(bytes.len(), |e| k + e);
+            text.extend_from_slice(&bytes[k..rest_end]);
             fields.push(Cow::Owned(text));
             pos = rest_end;
         } else {
-            let end = bytes[pos..].iter().position(|&b| b == sep || b == b'\n').map_or(bytes.len(), |e| pos + e);
-            fields.push(Cow::Borrowed(trim_cr(&bytes[pos..end])));
+            let end = bytes[pos..].iter().position(|&b| is_end(b)).map_or(bytes.len(), |e| pos + e);
+            fields.push(Cow::Borrowed(&bytes[pos..end]));
             pos = end;
         }
         if pos >= bytes.len() {
             return Ok(Some((fields, pos)));
         }
-        if bytes[pos] == b'\n' {
-            return Ok(Some((fields, pos + 1)));
+        match bytes[pos] {
+            b'\n' => return Ok(Some((fields, pos + 1))),
+            b'\r' if bytes.get(pos + 1) == Some(&b'\n') => return Ok(Some((fields, pos + 2))),
+            b'\r' => return Ok(Some((fields, pos + 1))),
+            _ => {}
         }
         pos += 1; // the separator
         if pos >= bytes.len() {
@@ -79,8 +86,18 @@ pub fn next_record(bytes: &[u8], mut pos: usize, sep: u8) -> Result<Option<Field
     }
 }
 
-fn trim_cr(s: &[u8]) -> &[u8] {
-    s.strip_suffix(b"\r").unwrap_or(s)
+/// Appends `s` with every CRLF and lone CR turned into LF.
+fn push_normalising_line_breaks(text: &mut Vec<u8>, s: &[u8]) {
+    let mut k = 0;
+    while let Some(r) = s[k..].iter().position(|&b| b == b'\r') {
+        text.extend_from_slice(&s[k..k + r]);
+        text.push(b'\n');
+        k += r + 1;
+        if s.get(k) == Some(&b'\n') {
+            k += 1;
+        }
+    }
+    text.extend_from_slice(&s[k..]);
 }
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -220,6 +237,7 @@ impl Scan {
             if fields.len() != self.cols.len() {
                 return Err(width_error(self.rows + 1, fields.len(), self.cols.len()));
             }
+            check_no_nul(&fields, Some(self.rows + 1))?;
             for (c, f) in self.cols.iter_mut().zip(&fields) {
                 c.add(f);
             }
@@ -228,6 +246,23 @@ impl Scan {
         }
         Ok(pos)
     }
+}
+
+/// R strings cannot hold a NUL byte: a field with one would be cut short (or,
+/// in `read.csv()`, silently truncated), so it is an error naming the spot.
+/// `row` is the 1-based data row, `None` for the header.
+pub fn check_no_nul(fields: &[Cow<'_, [u8]>], row: Option<u64>) -> Result<()> {
+    for (col, f) in fields.iter().enumerate() {
+        if f.contains(&0) {
+            let line = row.map_or_else(|| "the header".to_string(), |r| format!("data row {r}"));
+            return Err(MmError::Value(format!(
+                "{line} of the CSV file, column {}, holds a NUL byte, which R strings cannot hold; \
+                 remove the NUL bytes from the file first",
+                col + 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn width_error(row: u64, got: usize, want: usize) -> MmError {
@@ -260,6 +295,7 @@ pub fn write_records(
         if fields.len() != rec.fields.len() {
             return Err(width_error(row + 1, fields.len(), rec.fields.len()));
         }
+        check_no_nul(&fields, Some(row + 1))?;
         if row >= capacity {
             return Err(MmError::Layout("the CSV file has more rows than when it was scanned".into()));
         }
@@ -385,5 +421,35 @@ mod tests {
         let mut scan = Scan::new(2);
         let err = scan.chunk(b"1,2\n3\n", 0, 100, b',').unwrap_err();
         assert!(err.to_string().contains("row 2"), "{err}");
+    }
+
+    fn records(b: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while let Some((f, next)) = next_record(b, pos, b',').unwrap() {
+            out.push(f.iter().map(|x| x.to_vec()).collect());
+            pos = next;
+        }
+        out
+    }
+
+    #[test]
+    fn lf_crlf_and_lone_cr_end_records_alike() {
+        let want = records(b"a,b\n1,\"x\ny\"\n2,\n");
+        assert_eq!(want.len(), 3);
+        assert_eq!(records(b"a,b\r\n1,\"x\r\ny\"\r\n2,\r\n"), want);
+        assert_eq!(records(b"a,b\r1,\"x\ry\"\r2,\r"), want);
+        assert_eq!(records(b"a,b\r1,\"x\ry\"\r2,"), want);
+        assert_eq!(records(b"\r\ra,b\r\r1,\"x\ny\"\r\n\r2,"), want);
+    }
+
+    #[test]
+    fn a_nul_byte_is_an_error_naming_row_and_column() {
+        let mut scan = Scan::new(2);
+        let err = scan.chunk(b"1,a\n2,b\x00c\n", 0, 100, b',').unwrap_err();
+        assert!(err.to_string().contains("data row 2 of the CSV file, column 2, holds a NUL byte"), "{err}");
+        assert_eq!(err.class(), "mmap_error_value");
+        let (f, _) = next_record(b"x\x00,y\n", 0, b',').unwrap().unwrap();
+        assert!(check_no_nul(&f, None).unwrap_err().to_string().contains("the header"));
     }
 }

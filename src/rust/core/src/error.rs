@@ -31,6 +31,12 @@ pub enum MmError {
     NotReadable,
     #[error("the mapping was released with munmap()")]
     Unmapped,
+    #[error("cannot use the mapping of '{}': the file shrank from {from} to {to} bytes after it was mapped, but the mapping reaches byte {needed}; map the file again with mmap()", path.display())]
+    Shrunk { path: PathBuf, from: u64, to: u64, needed: u64 },
+    #[error("'{}' is not a regular file ({kind}): only regular files can be mapped", path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{0}")]
+    Memory(String),
     #[error("{op} failed on '{}': {source}", path.display())]
     Io { op: &'static str, path: PathBuf, source: std::io::Error },
     #[error("{op} failed: {source}")]
@@ -51,7 +57,12 @@ impl MmError {
             Self::Type(_) | Self::Layout(_) => "mmap_error_type",
             Self::NotWritable | Self::NotReadable | Self::ReadOnly(_) => "mmap_error_protection",
             Self::Unmapped => "mmap_error_unmapped",
-            Self::NotFound(_) | Self::Io { .. } | Self::Os { .. } => "mmap_error_io",
+            Self::NotFound(_)
+            | Self::Io { .. }
+            | Self::Os { .. }
+            | Self::Shrunk { .. }
+            | Self::NotRegular { .. } => "mmap_error_io",
+            Self::Memory(_) => "mmap_error_memory",
             Self::Internal(_) => "mmap_error_internal",
         }
     }

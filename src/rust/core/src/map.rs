@@ -40,6 +40,12 @@ impl Default for MapOptions {
 
 pub struct Mapping {
     map: Option<MmapRaw>,
+    /// Kept open so every access can ask cheaply (fstat) whether the file
+    /// still covers the mapping: a page past the end of a shortened file
+    /// kills the process with SIGBUS when touched.
+    file: File,
+    /// The file's size when it was mapped, for the error message.
+    mapped_file_len: u64,
     len: usize,
     prot: AtomicI32,
     private: bool,
@@ -69,8 +75,16 @@ impl Mapping {
     /// Maps `path`. Nothing proportional to the file's size happens here.
     pub fn open(path: &Path, opts: &MapOptions) -> Result<Mapping> {
         let wants_write = opts.prot & PROT_WRITE != 0;
+        let meta = std::fs::metadata(path).map_err(|e| io_err("stat", path, e))?;
+        if let Some(kind) = os::unmappable_kind(&meta) {
+            return Err(MmError::NotRegular { path: path.to_path_buf(), kind });
+        }
         let file = open_file(path, wants_write && !opts.private)?;
-        let size = file.metadata().map_err(|e| io_err("stat", path, e))?.len();
+        let meta = file.metadata().map_err(|e| io_err("stat", path, e))?;
+        if let Some(kind) = os::unmappable_kind(&meta).or_else(|| os::pseudo_filesystem(&file)) {
+            return Err(MmError::NotRegular { path: path.to_path_buf(), kind });
+        }
+        let size = meta.len();
         if opts.offset > size {
             return Err(MmError::Layout(format!(
                 "`off` ({}) is past the end of '{}' ({} bytes)",
@@ -110,6 +124,8 @@ impl Mapping {
         };
         let mapping = Mapping {
             map,
+            file,
+            mapped_file_len: size,
             len,
             prot: AtomicI32::new(PROT_READ | PROT_WRITE),
             private: opts.private,
@@ -157,11 +173,31 @@ impl Mapping {
         self.map.as_ref().map_or(std::ptr::NonNull::dangling().as_ptr(), |m| m.as_mut_ptr())
     }
 
+    /// Errors when the file has become too short to back every mapped page,
+    /// as touching such a page would kill the process with SIGBUS. Called by
+    /// `bytes()` and `bytes_mut()`, the only ways to the mapped memory; users of
+    /// the raw pointer (`as_ptr`) call it before each access themselves.
+    ///
+    /// Another process can still shorten the file between this check and the
+    /// access that follows; nothing short of copying the file can close that race.
+    pub fn check_covered(&self) -> Result<()> {
+        if self.len == 0 {
+            return Ok(());
+        }
+        let now = self.file.metadata().map_err(|e| io_err("stat", &self.path, e))?.len();
+        let needed = self.offset + self.len as u64;
+        if now < needed {
+            return Err(MmError::Shrunk { path: self.path.clone(), from: self.mapped_file_len, to: now, needed });
+        }
+        Ok(())
+    }
+
     /// The mapped bytes, for reading.
     pub fn bytes(&self) -> Result<&[u8]> {
         if self.prot() & PROT_READ == 0 {
             return Err(MmError::NotReadable);
         }
+        self.check_covered()?;
         // SAFETY: ptr..ptr+len is the live mapping owned by self (or a dangling,
         // well-aligned pointer with len 0), readable as just checked. Other
         // processes may change the file underneath; we only copy bytes out.
@@ -175,12 +211,14 @@ impl Mapping {
         if !self.is_writable() {
             return Err(MmError::NotWritable);
         }
+        self.check_covered()?;
         // SAFETY: as in `bytes`, and PROT_WRITE is set. Exclusive access is the
         // caller's contract above: R's main thread is the only writer.
         Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr(), self.len) })
     }
 
-    /// Raw address of the first byte, for zero-copy views.
+    /// Raw address of the first byte, for zero-copy views. Call
+    /// [`Mapping::check_covered`] before reading through it.
     pub fn as_ptr(&self) -> *const u8 {
         self.ptr()
     }
@@ -217,8 +255,11 @@ impl Mapping {
 }
 
 fn open_file(path: &Path, need_write: bool) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
     // Open read-write when we may, so that mprotect() can add PROT_WRITE later.
-    match OpenOptions::new().read(true).write(true).open(path) {
+    // O_NONBLOCK: should the path become a FIFO after it was checked, opening
+    // it must not wait for a writer; on regular files the flag does nothing.
+    match OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => return Ok(f),
         Err(e) if e.kind() == ErrorKind::NotFound => return Err(MmError::NotFound(path.to_path_buf())),
         Err(e) if need_write => {
@@ -229,13 +270,102 @@ fn open_file(path: &Path, need_write: bool) -> Result<File> {
         }
         Err(_) => {}
     }
-    File::open(path).map_err(|e| io_err("open", path, e))
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| io_err("open", path, e))
 }
 
-/// Creates (or truncates) `path` to `len` bytes of zeros without writing them.
+/// A new file being written to replace `dest`. It lives next to `dest` (same
+/// filesystem), so [`Replacement::commit`] is an atomic rename: mappings of
+/// the old file keep the old inode and its bytes, where truncating `dest` in
+/// place would make their next access die of SIGBUS.
+#[derive(Debug)]
+pub struct Replacement {
+    pub temp: PathBuf,
+    pub dest: PathBuf,
+}
+
+impl Replacement {
+    /// Creates the temporary file with `len` zero bytes, reserved on disk so
+    /// that writing them through a mapping cannot hit a full disk. `target`
+    /// may not exist yet; if it is a symlink, the file it points to is replaced.
+    pub fn create(target: &Path, len: u64) -> Result<Replacement> {
+        let (dest, old) = match std::fs::metadata(target) {
+            Ok(meta) => {
+                if let Some(kind) = os::unmappable_kind(&meta) {
+                    return Err(MmError::NotRegular { path: target.to_path_buf(), kind });
+                }
+                if !os::may_write(target) {
+                    return Err(MmError::ReadOnly(target.to_path_buf()));
+                }
+                (std::fs::canonicalize(target).map_err(|e| io_err("resolve", target, e))?, Some(meta))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => (target.to_path_buf(), None),
+            Err(e) => return Err(io_err("stat", target, e)),
+        };
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(MmError::NotFound(dir));
+        }
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "mmap".into());
+        let (temp, file) = create_unique(&dir, &name)?;
+        let ready = (|| {
+            if let Some(meta) = &old {
+                file.set_permissions(meta.permissions()).map_err(|e| io_err("chmod", &temp, e))?;
+            }
+            os::reserve(&file, len).map_err(|e| io_err("reserve disk space for", &temp, e))
+        })();
+        if let Err(e) = ready {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+        Ok(Replacement { temp, dest })
+    }
+
+    /// Renames the finished file over `dest`.
+    pub fn commit(&self) -> Result<()> {
+        std::fs::rename(&self.temp, &self.dest).map_err(|e| io_err("rename", &self.dest, e))
+    }
+}
+
+fn create_unique(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
+    use std::sync::atomic::AtomicU32;
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let pid = std::process::id();
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{pid}-{n}.mmap-new"));
+        match OpenOptions::new().read(true).write(true).create_new(true).open(&temp) {
+            Ok(f) => return Ok((temp, f)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err("create", &temp, e)),
+        }
+    }
+}
+
+/// Replaces `path` by a new file of `len` zero bytes; mappings of the old file
+/// keep their bytes (see [`Replacement`]).
 pub fn create_file(path: &Path, len: u64) -> Result<()> {
-    let file = File::create(path).map_err(|e| io_err("create", path, e))?;
-    file.set_len(len).map_err(|e| io_err("truncate", path, e))
+    let r = Replacement::create(path, len)?;
+    r.commit().inspect_err(|_| {
+        let _ = std::fs::remove_file(&r.temp);
+    })
+}
+
+/// Whether `a` and `b` name the same file (through symlinks, hard links or
+/// different spellings). A `b` that does not exist is not `a`.
+pub fn same_file(a: &Path, b: &Path) -> Result<bool> {
+    let ma = std::fs::metadata(a).map_err(|e| io_err("stat", a, e))?;
+    match std::fs::metadata(b) {
+        Ok(mb) => Ok(os::same_file(&ma, &mb)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err("stat", b, e)),
+    }
 }
 
 pub fn page_size() -> usize {
@@ -317,5 +447,68 @@ mod tests {
             m.advise(Advice::parse(a).unwrap()).unwrap();
         }
         assert!(Advice::parse("sometimes").is_none());
+    }
+
+    #[test]
+    fn a_shrunk_file_is_an_error_not_sigbus() {
+        let f = file_with(&[7; 20000]);
+        let m = Mapping::open(f.path(), &MapOptions { offset: 100, ..Default::default() }).unwrap();
+        assert_eq!(m.bytes().unwrap()[0], 7);
+        std::fs::OpenOptions::new().write(true).open(f.path()).unwrap().set_len(50).unwrap();
+        let err = m.bytes().unwrap_err();
+        assert_eq!(err.class(), "mmap_error_io");
+        assert!(err.to_string().contains("the file shrank from 20000 to 50 bytes"), "{err}");
+        assert!(m.bytes_mut().is_err());
+        // Growing back makes the mapping usable again (the pages read as zeros).
+        std::fs::OpenOptions::new().write(true).open(f.path()).unwrap().set_len(20000).unwrap();
+        assert_eq!(m.bytes().unwrap()[19899], 0);
+    }
+
+    #[test]
+    fn only_regular_files_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads the nul-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let read_only = MapOptions { prot: PROT_READ, ..Default::default() };
+        let err = Mapping::open(&fifo, &read_only).unwrap_err();
+        assert!(err.to_string().contains("a FIFO"), "{err}");
+        assert_eq!(err.class(), "mmap_error_io");
+        let err = Mapping::open(dir.path(), &read_only).unwrap_err();
+        assert!(err.to_string().contains("a directory"), "{err}");
+        if Path::new("/proc/self/status").exists() {
+            let err = Mapping::open(Path::new("/proc/self/status"), &read_only).unwrap_err();
+            assert!(err.to_string().contains("proc pseudo-filesystem"), "{err}");
+        }
+    }
+
+    #[test]
+    fn replacing_a_mapped_file_keeps_the_old_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.bin");
+        std::fs::write(&path, [3u8; 8192]).unwrap();
+        let old = Mapping::open(&path, &MapOptions::default()).unwrap();
+        create_file(&path, 16).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 16);
+        assert_eq!(old.bytes().unwrap()[8191], 3);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "the temporary file was renamed into place");
+    }
+
+    #[test]
+    fn replacement_follows_symlinks_and_refuses_odd_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.bin");
+        let link = dir.path().join("link.bin");
+        std::fs::write(&real, [1u8; 4]).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        create_file(&link, 10).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::metadata(&real).unwrap().len(), 10);
+        assert!(matches!(create_file(dir.path(), 1), Err(MmError::NotRegular { .. })));
+        assert!(matches!(create_file(&dir.path().join("no/such/dir/x"), 1), Err(MmError::NotFound(_))));
+        assert!(same_file(&real, &link).unwrap());
+        assert!(!same_file(&real, &dir.path().join("missing")).unwrap());
     }
 }
