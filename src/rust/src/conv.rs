@@ -107,21 +107,43 @@ pub fn index_arg(x: &Robj) -> mmapcore::Result<IndexArg<'_>> {
     }
 }
 
-/// Recognises R's compact `a:b` without expanding it.
+/// Recognises an ALTREP run `a:b` (R's compact sequences, or any vector that
+/// holds one) without expanding it.
+///
+/// Nothing is assumed from ALTREP metadata: a vector that is sorted, NA-free
+/// and spans n values may still repeat one (`sort(c(3L, 1L, 1L))`), so every
+/// element is read, a region at a time, and must be one more than the last.
 ///
 /// # Safety
 /// `x` must be a protected INTSXP.
 unsafe fn compact_int_seq(x: ffi::SEXP) -> Option<IndexArg<'static>> {
-    // SAFETY: the ALTREP queries and *_ELT accessors are valid on any INTSXP and
-    // do not materialise a compact sequence.
+    // SAFETY: ALTREP, XLENGTH and INTEGER_GET_REGION are valid on any INTSXP;
+    // the region read fills at most `buf.len()` elements of `buf` and does
+    // not materialise a compact sequence.
     unsafe {
         let n = ffi::XLENGTH(x);
-        if n < 2 || ffi::ALTREP(x) == 0 || ffi::INTEGER_IS_SORTED(x) != 1 || ffi::INTEGER_NO_NA(x) != 1 {
+        if n < 2 || ffi::ALTREP(x) == 0 {
             return None;
         }
-        let first = ffi::INTEGER_ELT(x, 0) as i64;
-        let last = ffi::INTEGER_ELT(x, n - 1) as i64;
-        (last - first + 1 == n as i64).then_some(IndexArg::Seq { from: first, len: n as u64 })
+        let first = ffi::INTEGER_ELT(x, 0);
+        if first == i32::MIN {
+            return None;
+        }
+        let mut buf = [0i32; 4096];
+        let mut k: ffi::R_xlen_t = 0;
+        while k < n {
+            let want = (n - k).min(buf.len() as ffi::R_xlen_t);
+            let got = ffi::INTEGER_GET_REGION(x, k, want, buf.as_mut_ptr());
+            if got <= 0 {
+                return None;
+            }
+            let steps = buf[..got as usize].iter().enumerate();
+            if !mmapcore::index::continues_run(first as i64, k as u64, steps.map(|(o, &v)| (o, v as f64))) {
+                return None;
+            }
+            k += got;
+        }
+        Some(IndexArg::Seq { from: first as i64, len: n as u64 })
     }
 }
 
@@ -131,13 +153,29 @@ unsafe fn compact_real_seq(x: ffi::SEXP) -> Option<IndexArg<'static>> {
     // SAFETY: as in `compact_int_seq`, for doubles.
     unsafe {
         let n = ffi::XLENGTH(x);
-        if n < 2 || ffi::ALTREP(x) == 0 || ffi::REAL_IS_SORTED(x) != 1 || ffi::REAL_NO_NA(x) != 1 {
+        if n < 2 || ffi::ALTREP(x) == 0 {
             return None;
         }
         let first = ffi::REAL_ELT(x, 0);
-        let last = ffi::REAL_ELT(x, n - 1);
-        let whole_run = first.fract() == 0.0 && last - first + 1.0 == n as f64;
-        whole_run.then_some(IndexArg::Seq { from: first as i64, len: n as u64 })
+        // Whole and small enough that first + k is exact.
+        if !(first.is_finite() && first.fract() == 0.0 && first.abs() < 2f64.powi(52)) {
+            return None;
+        }
+        let mut buf = [0f64; 4096];
+        let mut k: ffi::R_xlen_t = 0;
+        while k < n {
+            let want = (n - k).min(buf.len() as ffi::R_xlen_t);
+            let got = ffi::REAL_GET_REGION(x, k, want, buf.as_mut_ptr());
+            if got <= 0 {
+                return None;
+            }
+            let steps = buf[..got as usize].iter().enumerate();
+            if !mmapcore::index::continues_run(first as i64, k as u64, steps.map(|(o, &v)| (o, v))) {
+                return None;
+            }
+            k += got;
+        }
+        Some(IndexArg::Seq { from: first as i64, len: n as u64 })
     }
 }
 

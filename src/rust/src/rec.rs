@@ -348,21 +348,20 @@ fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool)
             }
             Layout::Bits(endian) => {
                 let (n, _) = Layout::Bits(endian).length(m.len());
-                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
                 let value = in_buf(&value, int64)?;
+                let sel = mmapcore::index::resolve_assign(index_arg(&i)?, n, value.len())?;
                 bits::replace(endian, m.bytes_mut()?, &sel, value)?
             }
             Layout::Char(c) => {
                 let size = c.bytes();
                 let n = (m.len() / size) as u64;
-                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
                 let values = strings_in(&value)?;
+                let sel = mmapcore::index::resolve_assign(index_arg(&i)?, n, values.len())?;
                 let all = m.bytes_mut()?;
                 let used = n as usize * size;
                 strings::replace_char(&c, Geometry::dense(size), &mut all[..used], &sel, &values)?
             }
             Layout::Struct(r) => {
-                let sel = mmapcore::index::resolve(index_arg(&i)?, r.count(m.len()))?;
                 let fields = r.select_fields(index_arg(&j)?)?;
                 let list = value.as_list().ok_or_else(|| type_err("internal: struct values come as a list"))?;
                 if list.len() != fields.len() {
@@ -375,6 +374,10 @@ fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool)
                     )));
                 }
                 let cols: Vec<Robj> = list.values().collect();
+                // R's NA rule for the rows applies per column: NA rows are
+                // skipped only when every column has a single value.
+                let widest = cols.iter().map(|c| c.len()).max().unwrap_or(0);
+                let sel = mmapcore::index::resolve_assign(index_arg(&i)?, r.count(m.len()), widest)?;
                 let mut columns = Vec::with_capacity(fields.len());
                 for (&f, v) in fields.iter().zip(&cols) {
                     let fv = match &r.fields[f].ftype {

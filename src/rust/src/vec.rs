@@ -133,8 +133,9 @@ fn mm_replace_(h: Robj, spec: Robj, i: Robj, value: Robj, int64: bool) -> Robj {
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
         let v = View::new(&m, &t);
-        let sel = v.select(index_arg(&i)?)?;
-        v.replace(&sel, in_buf(&value, int64)?)
+        let value = in_buf(&value, int64)?;
+        let sel = v.select_assign(index_arg(&i)?, value.len())?;
+        v.replace(&sel, value)
     })())
 }
 
@@ -144,8 +145,24 @@ fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f6
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
         let v = View::new(&m, &t);
-        let (sel, _, _) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
-        v.replace(&sel, in_buf(&value, int64)?)
+        let value = in_buf(&value, int64)?;
+        let sel = v.select_matrix_assign(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?, value.len())?;
+        v.replace(&sel, value)
+    })())
+}
+
+/// `m[cbind(i, j)]`: the 1-based linear positions of the cells the rows of the
+/// numeric matrix `cells` name (NA for an NA cell), for `m[i]` to use.
+#[extendr]
+fn mm_cells_(cells: Robj, nrow: f64, ncol: f64) -> Robj {
+    finish((|| {
+        let sel = mmapcore::index::resolve_cells(index_arg(&cells)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
+        let na = mmapcore::codec::na_real();
+        let positions: Vec<f64> = (0..sel.len())
+            .map(|k| sel.get(k))
+            .map(|p| if p == mmapcore::index::NA_POS { na } else { (p + 1) as f64 })
+            .collect();
+        Ok(Robj::from(positions))
     })())
 }
 
@@ -254,6 +271,7 @@ extendr_module! {
     fn mm_extract_matrix_;
     fn mm_replace_;
     fn mm_replace_matrix_;
+    fn mm_cells_;
     fn mm_msync_;
     fn mm_mprotect_;
     fn mm_madvise_;

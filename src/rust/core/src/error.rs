@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MmError {
-    #[error("index {index} is out of bounds: the mapping has {len} elements")]
+    #[error("index {} is out of bounds: the mapping has {len} elements", show_index(*.index))]
     Bounds { index: f64, len: u64 },
     #[error("{0}")]
     Index(String),
@@ -66,6 +66,17 @@ impl MmError {
             Self::Internal(_) => "mmap_error_internal",
         }
     }
+}
+
+/// An index as R prints it: `Inf`, whole numbers without a fraction.
+pub fn show_index(x: f64) -> String {
+    if x.is_infinite() {
+        return if x > 0.0 { "Inf".into() } else { "-Inf".into() };
+    }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        return format!("{x:.0}");
+    }
+    format!("{x}")
 }
 
 pub type Result<T> = std::result::Result<T, MmError>;

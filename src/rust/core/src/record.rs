@@ -24,7 +24,8 @@ impl Record {
         let n = self.fields.len() as u64;
         let sel = index::resolve(j, n).map_err(|e| match e {
             MmError::Bounds { index, .. } => MmError::Index(format!(
-                "column {index} is out of bounds: the struct has {n} field{}",
+                "column {} is out of bounds: the struct has {n} field{}",
+                crate::error::show_index(index),
                 if n == 1 { "" } else { "s" }
             )),
             other => other,

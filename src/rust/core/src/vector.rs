@@ -40,6 +40,17 @@ impl<'a> View<'a> {
         index::resolve_matrix(i, j, nrow, ncol)
     }
 
+    /// The elements `m[i] <- value` writes, with `values` replacement values.
+    pub fn select_assign(&self, i: IndexArg<'_>, values: usize) -> Result<Selection> {
+        index::resolve_assign(i, self.len(), values)
+    }
+
+    /// The cells `m[i, j] <- value` writes, with `values` replacement values.
+    pub fn select_matrix_assign(&self, i: IndexArg<'_>, j: IndexArg<'_>, nrow: u64, ncol: u64, values: usize) -> Result<Selection> {
+        check_dim(nrow, ncol, self.len())?;
+        index::resolve_matrix_assign(i, j, nrow, ncol, values)
+    }
+
     fn element_bytes(&self, bytes: &'a [u8]) -> &'a [u8] {
         &bytes[..self.len() as usize * self.dtype.bytes()]
     }
