@@ -25,6 +25,10 @@ mm_replace_ <- function(h, spec, i, value, int64) .Call(wrap__mm_replace_, h, sp
 
 mm_replace_matrix_ <- function(h, spec, i, j, nrow, ncol, value, int64) .Call(wrap__mm_replace_matrix_, h, spec, i, j, nrow, ncol, value, int64)
 
+# `m[cbind(i, j)]`: the 1-based linear positions of the cells the rows of the
+# numeric matrix `cells` name (NA for an NA cell), for `m[i]` to use.
+mm_cells_ <- function(cells, nrow, ncol) .Call(wrap__mm_cells_, cells, nrow, ncol)
+
 mm_msync_ <- function(h, asynchronous) .Call(wrap__mm_msync_, h, asynchronous)
 
 mm_mprotect_ <- function(h, prot) .Call(wrap__mm_mprotect_, h, prot)
