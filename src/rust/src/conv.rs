@@ -44,7 +44,7 @@ pub fn whole(x: f64, what: &str) -> mmapcore::Result<u64> {
 
 /// Reads a type description built by R's type constructors (`list(name=, endian=, na=)`).
 pub fn dtype(spec: &Robj) -> mmapcore::Result<DType> {
-    let list = spec.as_list().ok_or_else(|| MmError::Type("internal: a type spec must be a list".into()))?;
+    let list = spec.as_list().ok_or_else(|| MmError::Internal("a type spec must be a list".into()))?;
     let mut name = None;
     let mut endian = "native".to_string();
     let mut na = None;
@@ -65,7 +65,7 @@ pub fn dtype(spec: &Robj) -> mmapcore::Result<DType> {
             _ => {}
         }
     }
-    let name = name.ok_or_else(|| MmError::Type("internal: a type spec needs a name".into()))?;
+    let name = name.ok_or_else(|| MmError::Internal("a type spec needs a name".into()))?;
     DType::parse(&name, &endian, na)
 }
 
