@@ -72,8 +72,8 @@ pub fn dtype(spec: &Robj) -> mmapcore::Result<DType> {
 /// The memory of an R atomic vector as a slice.
 ///
 /// # Safety
-/// `x` must be a live vector of the SEXPTYPE matching `T`, protected for `'a`.
-unsafe fn data<'a, T>(x: &'a Robj, ptr: *mut T) -> &'a [T] {
+/// `x` must be a live vector of the SEXPTYPE matching `T`, protected while the slice lives.
+unsafe fn data<T>(x: &Robj, ptr: *mut T) -> &[T] {
     let _ = x;
     // SAFETY: R vectors store XLENGTH contiguous elements at their data pointer;
     // an empty vector still has a valid, aligned data pointer.
