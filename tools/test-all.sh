@@ -18,6 +18,11 @@ count_cargo() {  # sums "test result: ... N passed; M failed" lines of a cargo l
   passed=$((passed + p)); failed=$((failed + f))
 }
 
+# The package builds offline from src/rust/vendor.tar.xz: it must hold every
+# locked crate (after a dependency change, run tools/vendor.sh).
+echo "== vendored crates"
+bash tools/vendor.sh --check || { failed=$((failed + 1)); status=1; }
+
 # Lints are rules (src/rust/*/lib.rs: every unsafe block and unsafe fn says
 # why it is sound): any clippy warning counts as a failure.
 for pkg in mmapcore mmap; do

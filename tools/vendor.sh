@@ -17,9 +17,29 @@
 # Cargo checks vendored files against .cargo-checksum.json, so the entries of
 # removed files are dropped from it (stubs keep only the package checksum,
 # which must match Cargo.lock).
+#
+# `tools/vendor.sh --check` only verifies that vendor.tar.xz holds every crate
+# the two lock files name (no network; tools/test-all.sh runs it).
 set -euo pipefail
 cd "$(dirname "$0")/../src/rust"
 export PATH="$PATH:$HOME/.cargo/bin"
+
+if [ "${1:-}" = --check ]; then
+  # "name-version" of every crates.io package in the lock files, against the
+  # crate directories in the tarball.
+  locked=$(awk '/^\[\[package\]\]/ { n = ""; v = "" }
+                /^name = / { n = $3 } /^version = / { v = $3 }
+                /^source = "registry\+/ { gsub(/"/, "", n); gsub(/"/, "", v); print n "-" v }' \
+             Cargo.lock exm/Cargo.lock | sort -u)
+  vendored=$(tar -tJf vendor.tar.xz | awk -F/ 'NF > 2 { print $2 }' | sort -u)
+  missing=$(comm -23 <(echo "$locked") <(echo "$vendored"))
+  if [ -n "$missing" ]; then
+    echo "vendor.tar.xz lacks crates the lock files need (run tools/vendor.sh):" $missing
+    exit 1
+  fi
+  echo "vendor.tar.xz holds all $(echo "$locked" | wc -l) locked crates"
+  exit 0
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
