@@ -19,7 +19,8 @@ count_cargo() {  # sums "test result: ... N passed; M failed" lines of a cargo l
 }
 
 # The package builds offline from src/rust/vendor.tar.xz: it must hold every
-# locked crate (after a dependency change, run tools/vendor.sh).
+# crate the manifests and lock files need (after a dependency change, run
+# tools/vendor.sh).
 echo "== vendored crates"
 bash tools/vendor.sh --check || { failed=$((failed + 1)); status=1; }
 
