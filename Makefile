@@ -71,4 +71,4 @@ document: wrappers
 	Rscript -e 'roxygen2::roxygenise(load_code = roxygen2::load_source)'
 
 clean:
-	rm -rf src/rust/target src/*.o src/*.so $(PKG).Rcheck $(PKG)_*.tar.gz
+	rm -rf src/rust/target src/rust/exm/target src/rust/vendor src/rust/cargo-home src/*.o src/*.so $(PKG).Rcheck $(PKG)_*.tar.gz

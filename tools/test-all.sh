@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test suite (cargo for the Rust crates, testthat for the R face)
-# and prints one line "N passed, N failed" summed from their own reports.
-# Exits non-zero if any test failed or any suite could not run.
+# Runs every test suite (clippy and cargo for the Rust crates, testthat for the
+# R face) and prints one line "N passed, N failed" summed from their own
+# reports (a crate clippy rejects counts as one failure). Exits non-zero if any
+# test failed, clippy complained or any suite could not run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:$HOME/.cargo/bin"
@@ -16,6 +17,25 @@ count_cargo() {  # sums "test result: ... N passed; M failed" lines of a cargo l
   f=$(grep -Eo '[0-9]+ failed;' "$1" | awk '{s+=$1} END {print s+0}')
   passed=$((passed + p)); failed=$((failed + f))
 }
+
+# The package builds offline from src/rust/vendor.tar.xz: it must hold every
+# crate the manifests and lock files need (after a dependency change, run
+# tools/vendor.sh).
+echo "== vendored crates"
+bash tools/vendor.sh --check || { failed=$((failed + 1)); status=1; }
+
+# Lints are rules (src/rust/*/lib.rs: every unsafe block and unsafe fn says
+# why it is sound): any clippy warning counts as a failure.
+for pkg in mmapcore mmap; do
+  echo "== cargo clippy ($pkg)"
+  if (cd src/rust && cargo clippy -j 2 -p "$pkg" --all-targets -- -D warnings) > "$log/clippy.txt" 2>&1; then
+    echo "clippy: clean"
+  else
+    grep -E '^(error|warning)' -A8 "$log/clippy.txt" | head -60
+    grep -qE '^(error|warning)' "$log/clippy.txt" || tail -20 "$log/clippy.txt"
+    echo "clippy failed for $pkg"; failed=$((failed + 1)); status=1
+  fi
+done
 
 for crate in src/rust/core src/rust/exm; do
   [ -f "$crate/Cargo.toml" ] || continue

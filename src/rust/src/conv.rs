@@ -45,7 +45,7 @@ pub fn whole(x: f64, what: &str) -> mmapcore::Result<u64> {
 
 /// Reads a type description built by R's type constructors (`list(name=, endian=, na=)`).
 pub fn dtype(spec: &Robj) -> mmapcore::Result<DType> {
-    let list = spec.as_list().ok_or_else(|| MmError::Type("internal: a type spec must be a list".into()))?;
+    let list = spec.as_list().ok_or_else(|| MmError::Internal("a type spec must be a list".into()))?;
     let mut name = None;
     let mut endian = "native".to_string();
     let mut na = None;
@@ -66,15 +66,15 @@ pub fn dtype(spec: &Robj) -> mmapcore::Result<DType> {
             _ => {}
         }
     }
-    let name = name.ok_or_else(|| MmError::Type("internal: a type spec needs a name".into()))?;
+    let name = name.ok_or_else(|| MmError::Internal("a type spec needs a name".into()))?;
     DType::parse(&name, &endian, na)
 }
 
 /// The memory of an R atomic vector as a slice.
 ///
 /// # Safety
-/// `x` must be a live vector of the SEXPTYPE matching `T`, protected for `'a`.
-unsafe fn data<'a, T>(x: &'a Robj, ptr: *mut T) -> &'a [T] {
+/// `x` must be a live vector of the SEXPTYPE matching `T`, protected while the slice lives.
+unsafe fn data<T>(x: &Robj, ptr: *mut T) -> &[T] {
     let _ = x;
     // SAFETY: R vectors store XLENGTH contiguous elements at their data pointer;
     // an empty vector still has a valid, aligned data pointer.

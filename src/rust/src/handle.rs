@@ -97,7 +97,7 @@ pub fn state(h: &Robj) -> mmapcore::Result<State> {
 pub fn mapping(h: &Robj) -> mmapcore::Result<Arc<Mapping>> {
     let p = slot(h)?;
     if p.is_null() {
-        return Err(MmError::Type("internal: the mapping was not re-attached after readRDS()".into()));
+        return Err(MmError::Internal("the mapping was not re-attached after readRDS()".into()));
     }
     // SAFETY: as in `state`; R is single-threaded, so nothing mutates the slot now.
     unsafe { (*p).0.clone() }.ok_or(MmError::Unmapped)
@@ -117,7 +117,7 @@ pub fn close(h: &Robj) -> mmapcore::Result<bool> {
 pub fn attach(h: &Robj, map: Mapping) -> mmapcore::Result<()> {
     let s = check(h)?;
     if !slot(h)?.is_null() {
-        return Err(MmError::Type("internal: the handle is already attached".into()));
+        return Err(MmError::Internal("the handle is already attached".into()));
     }
     register(s, map);
     Ok(())

@@ -1,5 +1,6 @@
 //! extendr bindings of the R package mmap: conversions only; the work is in `mmapcore`.
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 use extendr_api::prelude::*;
 

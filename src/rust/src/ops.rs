@@ -107,12 +107,12 @@ fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool) -> Robj 
         if hits.last().is_some_and(|p| p >= i32::MAX as u64) {
             alloc_and_fill(RKind::Double, hits.len(), |out| match out {
                 OutBuf::Double(o) => hits.fill_one_based_f64(o),
-                _ => Err(MmError::Type("internal: expected a double vector".into())),
+                _ => Err(MmError::Internal("expected a double vector".into())),
             })
         } else {
             alloc_and_fill(RKind::Integer, hits.len(), |out| match out {
                 OutBuf::Integer(o) => hits.fill_one_based_i32(o),
-                _ => Err(MmError::Type("internal: expected an integer vector".into())),
+                _ => Err(MmError::Internal("expected an integer vector".into())),
             })
         }
     })())

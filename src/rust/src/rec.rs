@@ -37,11 +37,11 @@ fn get_num(list: &List, key: &str) -> Option<f64> {
 }
 
 fn as_list(spec: &Robj) -> mmapcore::Result<List> {
-    spec.as_list().ok_or_else(|| type_err("internal: a type spec must be a list"))
+    spec.as_list().ok_or_else(|| MmError::Internal("a type spec must be a list".into()))
 }
 
 fn char_type(list: &List) -> mmapcore::Result<CharType> {
-    let width = get_num(list, "width").ok_or_else(|| type_err("internal: char() spec needs a width"))?;
+    let width = get_num(list, "width").ok_or_else(|| MmError::Internal("char() spec needs a width".into()))?;
     let width = whole(width, "n")? as usize;
     let nul = get(list, "nul").and_then(|v| v.as_bool()).unwrap_or(true);
     let na = get_str(list, "na").map(String::into_bytes);
@@ -55,7 +55,7 @@ fn endian_of(list: &List) -> mmapcore::Result<Endian> {
 /// Reads any type spec built by R's constructors into a core layout.
 pub fn layout(spec: &Robj) -> mmapcore::Result<Layout> {
     let list = as_list(spec)?;
-    let name = get_str(&list, "name").ok_or_else(|| type_err("internal: a type spec needs a name"))?;
+    let name = get_str(&list, "name").ok_or_else(|| MmError::Internal("a type spec needs a name".into()))?;
     let endian = endian_of(&list)?;
     Ok(match name.as_str() {
         "bits" => Layout::Bits(endian),
@@ -69,7 +69,7 @@ pub fn layout(spec: &Robj) -> mmapcore::Result<Layout> {
 fn record(list: &List, endian: Endian) -> mmapcore::Result<Record> {
     let fields = get(list, "fields")
         .and_then(|f| f.as_list())
-        .ok_or_else(|| type_err("internal: a struct spec needs fields"))?;
+        .ok_or_else(|| MmError::Internal("a struct spec needs fields".into()))?;
     let offsets: Vec<f64> = get(list, "offset")
         .map(|o| o.as_real_vector().or_else(|| o.as_integer_vector().map(|v| v.into_iter().map(f64::from).collect())))
         .unwrap_or_default()
@@ -77,14 +77,14 @@ fn record(list: &List, endian: Endian) -> mmapcore::Result<Record> {
     let mut specs = Vec::new();
     for (k, (name, f)) in fields.iter().enumerate() {
         let fl = as_list(&f)?;
-        let tname = get_str(&fl, "name").ok_or_else(|| type_err("internal: a field spec needs a name"))?;
+        let tname = get_str(&fl, "name").ok_or_else(|| MmError::Internal("a field spec needs a name".into()))?;
         let offset = match offsets.get(k) {
             Some(o) if !o.is_nan() => Some(whole(*o, "offset")? as usize),
             _ => None,
         };
         let ftype = match tname.as_str() {
             "pad" => {
-                let n = get_num(&fl, "bytes").ok_or_else(|| type_err("internal: pad() needs bytes"))?;
+                let n = get_num(&fl, "bytes").ok_or_else(|| MmError::Internal("pad() needs bytes".into()))?;
                 specs.push(FieldSpec::Pad(whole(n, "n")? as usize));
                 continue;
             }
@@ -136,7 +136,7 @@ fn mm_layout_(spec: Robj) -> Robj {
 fn mm_xfields_(spec: Robj, j: Robj) -> Robj {
     finish((|| {
         let Layout::Struct(r) = layout(&spec)? else {
-            return Err(type_err("internal: only struct types have fields"));
+            return Err(MmError::Internal("only struct types have fields".into()));
         };
         let fields = r.select_fields(index_arg(&j)?)?;
         Ok(Robj::from(fields.iter().map(|&f| f as i32 + 1).collect::<Vec<i32>>()))
@@ -294,7 +294,7 @@ fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
     finish((|| {
         let m = handle::mapping(&h)?;
         match layout(&spec)? {
-            Layout::Scalar(_) => Err(type_err("internal: scalar types use mm_extract_")),
+            Layout::Scalar(_) => Err(MmError::Internal("scalar types use mm_extract_".into())),
             Layout::Bits(endian) => {
                 let l = Layout::Bits(endian);
                 let (n, _) = l.length(m.len());
@@ -305,7 +305,7 @@ fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
                         bits::extract(endian, bytes, &sel, o);
                         Ok(())
                     }
-                    _ => Err(type_err("internal: bits extract to logical")),
+                    _ => Err(MmError::Internal("bits extract to logical".into())),
                 })
             }
             Layout::Char(c) => {
@@ -339,7 +339,7 @@ fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool)
     let uneven = (|| {
         let m = handle::mapping(&h)?;
         let report = match layout(&spec)? {
-            Layout::Scalar(_) => return Err(type_err("internal: scalar types use mm_replace_")),
+            Layout::Scalar(_) => return Err(MmError::Internal("scalar types use mm_replace_".into())),
             Layout::CString => {
                 return Err(type_err(
                     "a cstring mapping is read-only: its strings have no fixed slots to write to; \
@@ -363,7 +363,7 @@ fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool)
             }
             Layout::Struct(r) => {
                 let fields = r.select_fields(index_arg(&j)?)?;
-                let list = value.as_list().ok_or_else(|| type_err("internal: struct values come as a list"))?;
+                let list = value.as_list().ok_or_else(|| MmError::Internal("struct values come as a list".into()))?;
                 if list.len() != fields.len() {
                     return Err(MmError::Value(format!(
                         "`value` has {} column{} for {} selected field{}",
@@ -445,7 +445,7 @@ fn mm_csv_scan_new_(ncol: i32) -> Robj {
 fn mm_csv_scan_(mut state: Robj, path: &str, from: f64, limit: f64, sep: &str) -> Robj {
     let next = (|| {
         let sep = sep_byte(sep)?;
-        let scan = <&mut ExternalPtr<Scan>>::try_from(&mut state).map_err(|_| type_err("internal: bad scan state"))?;
+        let scan = <&mut ExternalPtr<Scan>>::try_from(&mut state).map_err(|_| MmError::Internal("bad scan state".into()))?;
         let m = open_csv(path)?;
         let bytes = if m.is_empty() { &[][..] } else { m.bytes()? };
         let next = scan.chunk(bytes, whole(from, "from")? as usize, whole(limit, "limit")? as usize, sep)?;
@@ -458,7 +458,7 @@ fn mm_csv_scan_(mut state: Robj, path: &str, from: f64, limit: f64, sep: &str) -
 #[extendr]
 fn mm_csv_scan_result_(state: Robj) -> Robj {
     finish((|| {
-        let scan = <&ExternalPtr<Scan>>::try_from(&state).map_err(|_| type_err("internal: bad scan state"))?;
+        let scan = <&ExternalPtr<Scan>>::try_from(&state).map_err(|_| MmError::Internal("bad scan state".into()))?;
         let kinds: Vec<&str> = scan.cols.iter().map(|c| c.kind().name()).collect();
         let widths: Vec<f64> = scan.cols.iter().map(|c| c.width as f64).collect();
         let na: Vec<bool> = scan.cols.iter().map(|c| c.any_na).collect();
@@ -477,7 +477,7 @@ fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &s
     let done = (|| {
         let sep = sep_byte(sep)?;
         let Layout::Struct(r) = layout(&spec)? else {
-            return Err(type_err("internal: CSV rows go to a struct mapping"));
+            return Err(MmError::Internal("CSV rows go to a struct mapping".into()));
         };
         let endian = endian_of(&as_list(&spec)?)?;
         let csv = open_csv(path)?;

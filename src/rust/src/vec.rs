@@ -140,6 +140,7 @@ fn mm_replace_(h: Robj, spec: Robj, i: Robj, value: Robj, int64: bool) -> Robj {
 }
 
 #[extendr]
+#[allow(clippy::too_many_arguments)] // one per argument of `[<-.mmap`(x, i, j, value)
 fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, value: Robj, int64: bool) -> Robj {
     report((|| {
         let m = handle::mapping(&h)?;

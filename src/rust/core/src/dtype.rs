@@ -73,7 +73,16 @@ pub enum NaRule {
 #[macro_export]
 macro_rules! scalar_table {
     ($m:ident $(, $arg:tt)*) => {
-        $m! { ($($arg)*)
+        $crate::scalar_table! { @rows [$m] [] ($($arg)*) }
+    };
+    // One invocation of `$m` per row, for `for_each_scalar!`.
+    (@each ($m:ident) $([$($row:tt)*])*) => {
+        $( $m!($($row)*); )*
+    };
+    // The rows, handed to `$callee! { $prefix ($args) rows }`. Macros are
+    // named by path so that this works from any module and crate.
+    (@rows [$($callee:tt)*] [$($prefix:tt)*] $args:tt) => {
+        $($callee)*! { $($prefix)* $args
             [UChar, "uchar", 1, Raw, 0, 255, Never, "none"]
             [Int8, "int8", 1, Integer, -128, 127, Sentinel, "none unless a sentinel is given"]
             [UInt8, "uint8", 1, Integer, 0, 255, Sentinel, "none unless a sentinel is given"]
@@ -98,14 +107,8 @@ macro_rules! scalar_table {
 #[macro_export]
 macro_rules! for_each_scalar {
     ($m:ident) => {
-        $crate::scalar_table!(__scalar_rows_each, $m)
+        $crate::scalar_table! { @rows [$crate::scalar_table] [@each] ($m) }
     };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __scalar_rows_each {
-    (($m:ident) $([$($row:tt)*])*) => { $( $m!($($row)*); )* };
 }
 
 macro_rules! declare_kind {

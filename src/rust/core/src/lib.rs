@@ -2,6 +2,7 @@
 //! resolution and file mappings. Nothing here knows about R's API; the extendr
 //! crate hands in slices of R's memory and gets plain results back.
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod codec;
 pub mod compare;

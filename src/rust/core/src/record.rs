@@ -44,7 +44,7 @@ impl Record {
     pub fn extract_field(&self, field: usize, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) -> Result<()> {
         match &self.fields[field].ftype {
             FieldType::Scalar(d) => codec::extract_at(d, self.geometry(field), self.records(bytes), sel, out),
-            FieldType::Char(_) => Err(MmError::Type("internal: a char field extracts to character".into())),
+            FieldType::Char(_) => Err(MmError::Internal("a char field extracts to character".into())),
         }
     }
 
@@ -54,7 +54,7 @@ impl Record {
     /// large selections are split across threads.
     pub fn extract_fields(&self, fields: &[usize], bytes: &[u8], sel: &Selection, outs: Vec<OutBuf<'_>>) -> Result<()> {
         if fields.len() != outs.len() {
-            return Err(MmError::Type("internal: one output per field".into()));
+            return Err(MmError::Internal("one output per field".into()));
         }
         let positions = match sel {
             Selection::Positions(p) if fields.len() > 1 && p.len() > BLOCK => p,
@@ -89,7 +89,7 @@ impl Record {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(MmError::Type("internal: a worker thread panicked".into()))))
+                .map(|h| h.join().unwrap_or_else(|_| Err(MmError::Internal("a worker thread panicked".into()))))
                 .collect::<Result<Vec<()>>>()
                 .map(|_| ())
         })
@@ -100,7 +100,7 @@ impl Record {
             let sel = Selection::Positions(block.to_vec());
             for (k, &f) in fields.iter().enumerate() {
                 let FieldType::Scalar(d) = &self.fields[f].ftype else {
-                    return Err(MmError::Type("internal: a char field extracts to character".into()));
+                    return Err(MmError::Internal("a char field extracts to character".into()));
                 };
                 let out = sub(&mut outs[k], b * BLOCK, block.len());
                 codec::extract_at(d, self.geometry(f), bytes, &sel, out)?;
@@ -122,7 +122,7 @@ impl Record {
                 strings::extract_char(c, self.geometry(field), self.records(bytes), sel, f);
                 Ok(())
             }
-            FieldType::Scalar(_) => Err(MmError::Type("internal: a numeric field has no text".into())),
+            FieldType::Scalar(_) => Err(MmError::Internal("a numeric field has no text".into())),
         }
     }
 

@@ -19,7 +19,7 @@ pub fn compare_bits(endian: Endian, bytes: &[u8], n: u64, op: Op, value: &Scalar
 pub(super) fn compare_bits_with(endian: Endian, bytes: &[u8], n: u64, op: Op, value: &Scalar, min_parallel: usize) -> Result<Hits> {
     let words = n.div_ceil(32) as usize;
     if words * 4 > bytes.len() {
-        return Err(MmError::Layout(format!("internal: {n} bits need {} bytes, the mapping has {}", words * 4, bytes.len())));
+        return Err(MmError::Internal(format!("{n} bits need {} bytes, the mapping has {}", words * 4, bytes.len())));
     }
     let set = match int_set(op, value) {
         Some(set) => set.and_then(|s| s.clamp(0, 1)),

@@ -48,7 +48,7 @@ impl Hits {
     pub fn fill_one_based_i32(&self, out: &mut [i32]) -> Result<()> {
         self.check_out(out.len())?;
         if self.last().is_some_and(|p| p >= i32::MAX as u64) {
-            return Err(MmError::Type("internal: positions past 2^31-1 need a double vector".into()));
+            return Err(MmError::Internal("positions past 2^31-1 need a double vector".into()));
         }
         for (o, p) in out.iter_mut().zip(self.iter()) {
             *o = (p + 1) as i32;
@@ -80,7 +80,7 @@ impl Hits {
 
     fn check_out(&self, n: usize) -> Result<()> {
         if n as u64 != self.len() {
-            return Err(MmError::Type("internal: output length differs from the number of hits".into()));
+            return Err(MmError::Internal("output length differs from the number of hits".into()));
         }
         Ok(())
     }

@@ -19,6 +19,12 @@
 //! monomorphised loop over the mapped bytes; large mappings are split across
 //! threads (pure Rust, `std::thread::scope`) and the per-chunk answers are
 //! concatenated in order.
+//!
+//! Files: `op` (operators, the value), `dispatch` (scalar types: one arm per
+//! type, decoding through the codec's `Stored` representations), `predicate`
+//! (the value in the storage's domain), `scan` (the kernels), `hits` (the
+//! answer), `text` (`char(n)`, `cstring`) and `bits`; `tests` checks them all
+//! against an oracle.
 
 mod bits;
 mod dispatch;
