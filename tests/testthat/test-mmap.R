@@ -97,18 +97,30 @@ test_that("a read-only file cannot be mapped for writing", {
   writeBin(as.raw(1:8), f)
   Sys.chmod(f, "0444")
   if (is_root) {
-    # root bypasses file modes: ask an unprivileged child instead.
+    # root bypasses file modes: ask an unprivileged child instead. The child
+    # cannot be expected to read the library under test (R CMD check in a
+    # private 0700 directory), so it gets a world-readable copy of the
+    # installed package, the very code under test.
+    lib <- file.path(dir, "lib")
+    dir.create(lib)
+    stopifnot(file.copy(system.file(package = "mmap"), lib, recursive = TRUE))
+    system2("chmod", c("-R", "a+rX", shQuote(dir)))
+    as_nobody <- function(script) {
+      system2("setpriv", c("--reuid=65534", "--regid=65534", "--clear-groups",
+                           file.path(R.home("bin"), "Rscript"), script),
+              stdout = TRUE, stderr = TRUE, env = c("HOME=/tmp", "TMPDIR=/tmp", "R_TESTS=", "R_LIBS="))
+    }
+    hello <- file.path(dir, "hello.R")
+    writeLines('cat("hello")', hello)
+    skip_if(!identical(tail(suppressWarnings(as_nobody(hello)), 1), "hello"),
+            "an unprivileged user cannot run R from this installation")
     script <- file.path(dir, "probe.R")
     writeLines(c(
-      # The very copy of mmap under test, by absolute path (R CMD check's
-      # library paths need not be visible to the child).
-      sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
+      sprintf('library(mmap, lib.loc = "%s")', lib),
       sprintf('r <- tryCatch(mmap("%s", int8()), mmap_error_protection = function(e) "refused")', f),
       'cat(if (identical(r, "refused")) "refused" else "mapped")'), script)
     Sys.chmod(script, "0644")
-    out <- system2("setpriv", c("--reuid=65534", "--regid=65534", "--clear-groups",
-                                file.path(R.home("bin"), "Rscript"), script),
-                   stdout = TRUE, stderr = TRUE, env = c("HOME=/tmp", "TMPDIR=/tmp", "R_TESTS=", "R_LIBS="))
+    out <- as_nobody(script)
     expect_equal(tail(out, 1), "refused", info = paste(out, collapse = "\n"))
   } else {
     expect_error(mmap(f, int8()), "read-only", class = "mmap_error_protection")
@@ -252,4 +264,184 @@ test_that("a 10 GB sparse file maps and reads at its far end (its timing lives i
 test_that("the length of a mapping is fixed", {
   m <- local_mmap(1:3)
   expect_error(length(m) <- 5, "fixed length")
+})
+
+# Cuts `file` to `bytes` in place, as another program might (base R's truncate()).
+shorten <- function(file, bytes) {
+  con <- file(file, "r+b")
+  on.exit(close(con))
+  seek(con, bytes, rw = "write")
+  truncate(con)
+  invisible(file)
+}
+
+test_that("a file shortened after mapping is a classed error at every access, never SIGBUS", {
+  shrank <- "the file shrank from 80000 to 100 bytes"
+  f <- tempfile(fileext = ".bin")
+  on.exit(unlink(f))
+  m <- as.mmap(as.double(1:10000), file = f)
+  mat <- mmap(f, real64())
+  dim(mat) <- c(100, 100)
+  b <- mmap(f, bits())
+  s <- mmap(f, char(7))
+  r <- mmap(f, struct(a = int32(), b = int32()))
+  shorten(f, 100)
+  expect_error(m[1], shrank, class = "mmap_error_io")
+  expect_error(m[], shrank, class = "mmap_error_io")
+  expect_error(m[1] <- 2, shrank, class = "mmap_error_io")
+  expect_error(m[c(TRUE, FALSE)] <- 0, shrank, class = "mmap_error_io")
+  expect_error(mat[2, 3], shrank, class = "mmap_error_io")
+  expect_error(mat[2, ] <- 0, shrank, class = "mmap_error_io")
+  expect_error(m < 3, shrank, class = "mmap_error_io")
+  expect_error(m == 3, shrank, class = "mmap_error_io")
+  expect_error(summary(m), shrank, class = "mmap_error_io")
+  expect_error(range(m), shrank, class = "mmap_error_io")
+  expect_error(mean(m), shrank, class = "mmap_error_io")
+  expect_error(b[1:3], shrank, class = "mmap_error_io")
+  expect_error(b[1] <- TRUE, shrank, class = "mmap_error_io")
+  expect_error(b == TRUE, shrank, class = "mmap_error_io")
+  expect_error(s[1:2], shrank, class = "mmap_error_io")
+  expect_error(s[1] <- "x", shrank, class = "mmap_error_io")
+  expect_error(s == "x", shrank, class = "mmap_error_io")
+  expect_error(r[1:2, ], shrank, class = "mmap_error_io")
+  expect_error(r[1, "a"] <- 5L, shrank, class = "mmap_error_io")
+  expect_equal(file.size(f), 100)
+  for (x in list(m, mat, b, s, r)) munmap(x)
+
+  g <- tempfile(fileext = ".txt")
+  on.exit(unlink(g), add = TRUE)
+  writeBin(rep(c(charToRaw("abc"), as.raw(0)), 3000), g)
+  cs <- mmap(g, cstring())
+  expect_equal(cs[1], "abc")
+  shorten(g, 10)
+  expect_error(cs[2], "the file shrank from 12000 to 10 bytes", class = "mmap_error_io")
+  munmap(cs)
+})
+
+test_that("as.mmap(), mmap.csv() never shorten a file that a live mapping still uses", {
+  dir <- tempfile("mmap-replace")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  f <- file.path(dir, "data.bin")
+  old <- as.mmap(as.double(1:10000), file = f)
+  new <- as.mmap(1:3, file = f)
+  # The old mapping keeps the old bytes; the file has the new ones.
+  expect_equal(old[9999:10000], c(9999, 10000))
+  expect_equal(sum(old[]), sum(as.double(1:10000)))
+  expect_equal(new[], 1:3)
+  expect_equal(file.size(f), 12)
+  expect_equal(mmap(f, int32())[], 1:3)
+  chr <- as.mmap(c("a", "bb"), mode = char(2), file = f)
+  expect_equal(new[], 1:3)
+  cs <- as.mmap(c("x", "yy"), file = f)
+  expect_equal(chr[], c("a", "bb"))
+  df <- as.mmap(data.frame(a = 1:2, b = c("p", "q")), file = f)
+  expect_equal(cs[], c("x", "yy"))
+  csv <- file.path(dir, "in.csv")
+  writeLines(c("z", "7", "8"), csv)
+  viacsv <- mmap.csv(csv, out = f)
+  expect_equal(df[], data.frame(a = 1:2, b = c("p", "q")))
+  expect_equal(viacsv[], data.frame(z = 7:8))
+  b <- as.mmap(c(TRUE, FALSE), mode = bits(), file = f)
+  expect_equal(viacsv[]$z, 7:8)
+  expect_equal(b[1:2], c(TRUE, FALSE))
+  for (x in list(old, new, chr, cs, df, viacsv, b)) munmap(x)
+  # Every temporary file was renamed into place.
+  expect_equal(sort(list.files(dir, all.files = TRUE, no.. = TRUE)), c("data.bin", "in.csv"))
+})
+
+test_that("a failed as.mmap() leaves an existing file as it was and deletes only what it created", {
+  dir <- tempfile("mmap-fail")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  f <- file.path(dir, "keep.bin")
+  writeBin(as.raw(1:16), f)
+  expect_error(as.mmap(c(1L, 300L), mode = int8(), file = f), class = "mmap_error_value")
+  expect_error(as.mmap(c("ok", "too wide"), mode = char(2), file = f), class = "mmap_error_value")
+  expect_error(as.mmap(data.frame(a = c(1L, 999L)), mode = struct(a = uint8()), file = f),
+               class = "mmap_error_value")
+  expect_equal(file_bytes(f), as.raw(1:16))
+  expect_equal(list.files(dir, all.files = TRUE, no.. = TRUE), "keep.bin")
+  # A directory, or a missing directory, is refused before anything is written.
+  expect_error(as.mmap(1:3, file = dir), "not a regular file", class = "mmap_error_io")
+  expect_error(as.mmap(1:3, file = file.path(dir, "no", "such.bin")), "does not exist",
+               class = "mmap_error_io")
+  expect_true(dir.exists(dir))
+})
+
+test_that("as.mmap() through a symlink replaces the file it points to and keeps the link", {
+  dir <- tempfile("mmap-link")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  real <- file.path(dir, "real.bin")
+  link <- file.path(dir, "link.bin")
+  writeBin(1:4, real)
+  skip_if_not(file.symlink(real, link), "this filesystem has no symlinks")
+  m <- as.mmap(5:6, file = link)
+  expect_equal(m[], 5:6)
+  expect_equal(readBin(real, "integer", 10), 5:6)
+  expect_true(nzchar(Sys.readlink(link)))
+  munmap(m)
+})
+
+test_that("as.mmap() refuses a read-only file for a user that file modes bind", {
+  skip_if(Sys.info()[["user"]] == "root", "root may write any file, so its modes bind nobody here")
+  f <- tempfile(fileext = ".bin")
+  on.exit({ Sys.chmod(f, "0644"); unlink(f) })
+  writeBin(1:4, f)
+  Sys.chmod(f, "0444")
+  expect_error(as.mmap(1:2, file = f), "read-only", class = "mmap_error_protection")
+  expect_equal(readBin(f, "integer", 10), 1:4)
+})
+
+test_that("only regular files map: directories, FIFOs and /proc files are clear errors", {
+  expect_error(mmap(tempdir(), uint8()), "not a regular file \\(a directory\\)", class = "mmap_error_io")
+  if (file.exists("/proc/self/status")) {
+    expect_error(mmap("/proc/self/status", uint8(), prot = mmapFlags("PROT_READ")),
+                 "proc pseudo-filesystem", class = "mmap_error_io")
+  }
+  if (file.exists("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    expect_error(mmap("/sys/kernel/mm/transparent_hugepage/enabled", uint8(), prot = mmapFlags("PROT_READ")),
+                 "sysfs pseudo-filesystem", class = "mmap_error_io")
+  }
+  skip_if(!nzchar(Sys.which("mkfifo")), "mkfifo is not installed")
+  fifo <- tempfile("fifo")
+  on.exit(unlink(fifo))
+  system2("mkfifo", fifo)
+  # Read-only too: opening a FIFO for reading alone must not wait for a writer.
+  expect_error(mmap(fifo, uint8(), prot = mmapFlags("PROT_READ")), "not a regular file \\(a FIFO\\)",
+               class = "mmap_error_io")
+  expect_error(mmap(fifo, uint8()), "a FIFO", class = "mmap_error_io")
+})
+
+test_that("an extraction R cannot allocate is an R error that leaks no mapping", {
+  skip_if_not(file.exists("/proc/self/maps"), "no /proc/self/maps to look for the mapping in")
+  dir <- tempfile("mmap-oom", tmpdir = dirname(tempdir()))
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  script <- file.path(dir, "oom.R")
+  writeLines(c(
+    sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
+    sprintf('f <- "%s"', file.path(dir, "big.bin")),
+    # 800 MB, sparse: nothing is written.
+    'con <- file(f, "wb"); seek(con, 8e8 - 1, rw = "write"); writeBin(as.raw(0), con); close(con)',
+    'mapped <- function() any(grepl(f, readLines("/proc/self/maps"), fixed = TRUE))',
+    'try_all <- function(m, exprs) vapply(exprs, function(e) {',
+    '  r <- tryCatch(eval(e), error = function(e) e)',
+    '  if (inherits(r, "mmap_error_memory")) "memory" else class(r)[1]',
+    '}, "")',
+    'm <- mmap(f, real64())',
+    's <- mmap(f, char(8))',
+    'r <- mmap(f, struct(a = int32(), b = int32()))',
+    'stopifnot(mapped())',
+    'mem.maxVSize(200)',
+    'res <- try_all(m, list(quote(m[]), quote(m[m < 1]), quote(which(m == 0)), quote(s[]), quote(r[])))',
+    'mem.maxVSize(Inf)',
+    'munmap(m); munmap(s); munmap(r); rm(m, s, r); invisible(gc())',
+    'cat(res, if (mapped()) "still-mapped" else "released", sep = "\\n")'
+  ), script)
+  out <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE,
+                 env = c("R_TESTS="))
+  info <- paste(out, collapse = "\n")
+  expect_equal(tail(out, 6), c(rep("memory", 5), "released"), info = info)
 })
