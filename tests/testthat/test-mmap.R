@@ -414,34 +414,73 @@ test_that("only regular files map: directories, FIFOs and /proc files are clear 
   expect_error(mmap(fifo, uint8()), "a FIFO", class = "mmap_error_io")
 })
 
-test_that("an extraction R cannot allocate is an R error that leaks no mapping", {
-  skip_if_not(file.exists("/proc/self/maps"), "no /proc/self/maps to look for the mapping in")
-  dir <- tempfile("mmap-oom", tmpdir = dirname(tempdir()))
-  dir.create(dir)
-  on.exit(unlink(dir, recursive = TRUE))
-  script <- file.path(dir, "oom.R")
+# Runs the R lines `body` in a fresh R session with the mmap under test and
+# returns its output lines.
+run_child <- function(dir, body) {
+  script <- tempfile("child", tmpdir = dir, fileext = ".R")
   writeLines(c(
     sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
+    body), script)
+  system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE, env = c("R_TESTS="))
+}
+
+test_that("an extraction R cannot allocate is an R error that leaks no mapping", {
+  skip_if_not(file.exists("/proc/self/maps"), "no /proc/self/maps to look for the mapping in")
+  dir <- tempfile("mmap-oom")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  setup <- c(
     sprintf('f <- "%s"', file.path(dir, "big.bin")),
     # 800 MB, sparse: nothing is written.
-    'con <- file(f, "wb"); seek(con, 8e8 - 1, rw = "write"); writeBin(as.raw(0), con); close(con)',
+    'con <- file(f, "wb"); invisible(seek(con, 8e8 - 1, rw = "write")); writeBin(as.raw(0), con); close(con)',
     'mapped <- function() any(grepl(f, readLines("/proc/self/maps"), fixed = TRUE))',
-    'try_all <- function(m, exprs) vapply(exprs, function(e) {',
-    '  r <- tryCatch(eval(e), error = function(e) e)',
-    '  if (inherits(r, "mmap_error_memory")) "memory" else class(r)[1]',
-    '}, "")',
-    'm <- mmap(f, real64())',
-    's <- mmap(f, char(8))',
+    'm <- mmap(f, real64()); s <- mmap(f, char(7)); b <- mmap(f, bits())',
     'r <- mmap(f, struct(a = int32(), b = int32()))',
     'stopifnot(mapped())',
-    'mem.maxVSize(200)',
-    'res <- try_all(m, list(quote(m[]), quote(m[m < 1]), quote(which(m == 0)), quote(s[]), quote(r[])))',
-    'mem.maxVSize(Inf)',
-    'munmap(m); munmap(s); munmap(r); rm(m, s, r); invisible(gc())',
-    'cat(res, if (mapped()) "still-mapped" else "released", sep = "\\n")'
-  ), script)
-  out <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE,
-                 env = c("R_TESTS="))
-  info <- paste(out, collapse = "\n")
-  expect_equal(tail(out, 6), c(rep("memory", 5), "released"), info = info)
+    'outcome <- function(e) {',
+    '  v <- tryCatch(eval(e), error = function(e) e)',
+    '  if (inherits(v, "mmap_error_memory")) "memory" else if (inherits(v, "error")) "error" else "ok"',
+    '}')
+  finish <- c(
+    'munmap(m); munmap(s); munmap(b); munmap(r); rm(m, s, b, r); invisible(gc())',
+    'cat(res, if (mapped()) "still-mapped" else "released", sep = "\\n")')
+
+  # Results far beyond R's vector memory limit.
+  out <- run_child(dir, c(setup,
+    'invisible(mem.maxVSize(200))',
+    'res <- vapply(list(quote(m[]), quote(m[m < 1]), quote(which(m == 0)), quote(s[]), quote(r[]),',
+    '                   quote(b[1:5e8])), outcome, "")',
+    'invisible(mem.maxVSize(Inf))',
+    finish))
+  expect_equal(tail(out, 7), c(rep("memory", 6), "released"), info = paste(out, collapse = "\n"))
+
+  # Small results, with R's vector memory filled up to a few kilobytes: the
+  # entry points are called directly so that little R code runs meanwhile.
+  out <- run_child(dir, c(setup,
+    'ns <- asNamespace("mmap")',
+    'args <- list(list(.subset2(m, "handle"), ns$spec_of(m), 1:8000),',
+    '             list(.subset2(b, "handle"), ns$spec_of(b), 1:15000, NULL, NULL),',
+    '             list(.subset2(s, "handle"), ns$spec_of(s), 1:3000, NULL, NULL),',
+    '             list(.subset2(r, "handle"), ns$spec_of(r), 1:3000, NULL, NULL))',
+    'fns <- list(ns$wrap__mm_extract_, ns$wrap__mm_xextract_, ns$wrap__mm_xextract_, ns$wrap__mm_xextract_)',
+    'calls <- lapply(seq_along(fns), function(k) as.call(c(list(quote(.Call), fns[[k]]), args[[k]])))',
+    'res <- character(length(calls))',
+    'invisible(gc())',
+    'invisible(mem.maxVSize(ceiling(gc()[2, 6]) + 100))',
+    'reserve <- numeric(4e3)',
+    'filler <- vector("list", 10000); k <- 0',
+    'for (sz in c(1e6, 1e5, 1e4, 4e3, 4e3)) repeat {',
+    '  if (sz == 4e3) invisible(gc())',
+    '  x <- tryCatch(numeric(sz), error = function(e) NULL)',
+    '  if (is.null(x)) break',
+    '  k <- k + 1; filler[[k]] <- x',
+    '}',
+    # Room for R itself (32 to 64 KB), not for the results.
+    'rm(reserve); invisible(gc())',
+    'for (j in seq_along(calls)) res[j] <- outcome(calls[[j]])',
+    'rm(filler, calls, args); invisible(mem.maxVSize(Inf))',
+    finish))
+  # Whether each small allocation fails depends on how much garbage the last
+  # collection found; failing or not, no mapping may be left behind.
+  expect_equal(tail(out, 1), "released", info = paste(out, collapse = "\n"))
 })
