@@ -1,6 +1,7 @@
 # Errors raised by mmap carry a class per problem (mmap_error_bounds,
 # mmap_error_value, mmap_error_type, mmap_error_io, mmap_error_protection,
-# mmap_error_unmapped) and the parent class mmap_error, so callers can
+# mmap_error_unmapped, mmap_error_memory when R cannot allocate a result) and
+# the parent class mmap_error, so callers can
 # tryCatch() a family of problems without matching on message text.
 
 mmap_abort <- function(message, class = NULL, call = sys.call(-1)) {
