@@ -260,7 +260,10 @@ pub fn catch_r_error<T, F: FnOnce() -> T>(body: F) -> mmapcore::Result<T> {
 pub fn alloc_vector(sexptype: SEXPTYPE, n: u64) -> mmapcore::Result<Robj> {
     let len = r_length(n)?;
     // SAFETY: as in `alloc_unguarded`, under the catch.
-    catch_r_error(|| unsafe { alloc_unguarded(sexptype, len) })
+    catch_r_error(|| unsafe { alloc_unguarded(sexptype, len) }).map_err(|e| match e {
+        MmError::Memory(why) => MmError::Memory(format!("R cannot allocate a result of {n} elements: {why}")),
+        other => other,
+    })
 }
 
 pub fn r_length(n: u64) -> mmapcore::Result<isize> {
@@ -270,7 +273,7 @@ pub fn r_length(n: u64) -> mmapcore::Result<isize> {
 /// # Safety
 /// R may longjmp out of this (out of memory): the caller's frames up to R
 /// must own nothing that needs dropping, or it must run under [`catch_r_error`].
-pub unsafe fn alloc_unguarded(sexptype: SEXPTYPE, len: isize) -> Robj {
+unsafe fn alloc_unguarded(sexptype: SEXPTYPE, len: isize) -> Robj {
     // SAFETY: Rf_allocVector returns a fresh vector; it stays on R's protect
     // stack while Robj registers it (which may allocate too).
     unsafe {

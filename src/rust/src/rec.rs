@@ -292,8 +292,9 @@ fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fie
         unsafe {
             let list = ffi::Rf_protect(ffi::Rf_allocVector(SEXPTYPE::VECSXP, fields.len() as isize));
             let done = (|| {
-                let names_vec = ffi::Rf_allocVector(SEXPTYPE::STRSXP, fields.len() as isize);
+                let names_vec = ffi::Rf_protect(ffi::Rf_allocVector(SEXPTYPE::STRSXP, fields.len() as isize));
                 ffi::Rf_setAttrib(list, ffi::R_NamesSymbol, names_vec);
+                ffi::Rf_unprotect(1);
                 for (k, name) in names.iter().enumerate() {
                     let c = ffi::Rf_mkCharLenCE(name.as_ptr().cast(), name.len() as i32, ffi::cetype_t::CE_UTF8);
                     ffi::SET_STRING_ELT(names_vec, k as isize, c);
