@@ -512,4 +512,17 @@ mod tests {
         assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
         assert!(!same_file(&real, &dir.path().join("missing")).unwrap());
     }
+
+    #[test]
+    fn a_file_the_disk_cannot_hold_is_an_error_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.bin");
+        std::fs::write(&path, [9u8; 4]).unwrap();
+        let err = Replacement::create(&path, 1 << 60).unwrap_err();
+        assert_eq!(err.class(), "mmap_error_io");
+        assert!(err.to_string().contains("reserve disk space"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("huge.bin")]);
+        assert_eq!(std::fs::read(&path).unwrap(), [9u8; 4]);
+    }
 }
