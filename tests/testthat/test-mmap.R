@@ -481,3 +481,31 @@ test_that("an extraction R cannot allocate is an R error that leaks no mapping",
   # collection found; failing or not, no mapping may be left behind.
   expect_equal(tail(out, 1), "released", info = paste(out, collapse = "\n"))
 })
+
+test_that("each live mapping holds one file descriptor, released by munmap() or garbage collection", {
+  skip_if(.Platform$OS.type != "unix", "needs a POSIX shell for ulimit")
+  dir <- tempfile("mmap-fd")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  script <- file.path(dir, "fd.R")
+  writeLines(c(
+    sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
+    sprintf('f <- "%s"', file.path(dir, "data.bin")),
+    'writeBin(1:10, f)',
+    # Unreachable mappings: garbage collection closes their files when needed.
+    'for (i in 1:1000) m <- mmap(f)',
+    'cat("loop", m[10], "\\n")',
+    # Live mappings: running out is a clear error, and munmap() gives them back.
+    'live <- list()',
+    'err <- tryCatch({ for (i in 1:1000) live[[i]] <- mmap(f); NULL }, error = function(e) e)',
+    'cat("live", class(err)[1], length(live) < 1000, "\\n")',
+    'for (x in live) munmap(x)',
+    'cat("again", mmap(f)[1], "\\n")'), script)
+  cmd <- sprintf("ulimit -n 256 && '%s' '%s' 2>&1", file.path(R.home("bin"), "Rscript"), script)
+  out <- system2("sh", c("-c", shQuote(cmd)), stdout = TRUE, env = c("R_TESTS="))
+  info <- paste(out, collapse = "\n")
+  expect_true("loop 10 " %in% out, info = info)
+  expect_true("live mmap_error_io TRUE " %in% out, info = info)
+  expect_true("again 1 " %in% out, info = info)
+})
+

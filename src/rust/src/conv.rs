@@ -192,6 +192,8 @@ pub unsafe fn out_buf<'a>(p: *mut std::ffi::c_void, kind: RKind, n: usize) -> Ou
 
 #[allow(improper_ctypes)] // SEXP is an opaque pointer to C, as in extendr-ffi
 extern "C" {
+    // R_ext/Memory.h; extendr-ffi does not declare it.
+    fn R_gc();
     // R >= 3.4 (Rinternals.h); extendr-ffi does not declare it.
     fn R_tryCatchError(
         body: Option<unsafe extern "C" fn(*mut c_void) -> ffi::SEXP>,
@@ -252,6 +254,21 @@ pub fn catch_r_error<T, F: FnOnce() -> T>(body: F) -> mmapcore::Result<T> {
         (Some(out), None) => Ok(out),
         (_, Some(message)) => Err(MmError::Memory(message)),
         (None, None) => Err(MmError::Memory("internal: R skipped a protected call".into())),
+    }
+}
+
+/// Runs `open`; if the process is out of file descriptors (each live mapping
+/// keeps one), lets R collect garbage, whose finalizers close the files of
+/// unreachable mmap objects, and tries once more.
+pub fn open_retrying_after_gc<T>(open: impl Fn() -> mmapcore::Result<T>) -> mmapcore::Result<T> {
+    match open() {
+        Err(e) if e.is_out_of_descriptors() => {
+            // SAFETY: called from R's main thread between Rust calls that own
+            // nothing; finalizers run under R's own top-level protection.
+            unsafe { R_gc() };
+            open()
+        }
+        done => done,
     }
 }
 

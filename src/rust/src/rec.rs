@@ -17,7 +17,7 @@ use mmapcore::strings::{self, CIndex};
 use mmapcore::codec::OutBuf;
 use mmapcore::{bits, codec::Geometry, Endian, MmError, RKind};
 
-use crate::conv::{catch_r_error, dtype, finish, in_buf, index_arg, r_length, whole, Filled, Stage};
+use crate::conv::{catch_r_error, dtype, finish, in_buf, index_arg, open_retrying_after_gc, r_length, whole, Filled, Stage};
 use crate::handle;
 
 fn type_err(msg: impl Into<String>) -> MmError {
@@ -446,7 +446,8 @@ fn sep_byte(sep: &str) -> mmapcore::Result<u8> {
 }
 
 fn open_csv(path: &str) -> mmapcore::Result<Mapping> {
-    Mapping::open(Path::new(path), &MapOptions { prot: PROT_READ, ..MapOptions::default() })
+    let opts = MapOptions { prot: PROT_READ, ..MapOptions::default() };
+    open_retrying_after_gc(|| Mapping::open(Path::new(path), &opts))
 }
 
 /// The first record's fields and where the next record starts.

@@ -10,7 +10,7 @@ use mmapcore::map::{Advice, MapOptions, Mapping, Replacement};
 use mmapcore::vector::View;
 use mmapcore::MmError;
 
-use crate::conv::{dtype, finish, in_buf, index_arg, whole, Stage};
+use crate::conv::{dtype, finish, in_buf, index_arg, open_retrying_after_gc, whole, Stage};
 use crate::handle::{self, State};
 
 fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<MapOptions> {
@@ -27,7 +27,7 @@ fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<Map
 fn mm_open_(path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
     let h = handle::empty_handle();
     let attached = options(off, len, prot, private)
-        .and_then(|o| Mapping::open(Path::new(path), &o))
+        .and_then(|o| open_retrying_after_gc(|| Mapping::open(Path::new(path), &o)))
         .and_then(|map| handle::attach(&h, map));
     finish(attached.map(|_| h))
 }
@@ -40,7 +40,8 @@ fn mm_attach_(h: Robj, path: &str, off: f64, len: f64, prot: i32, private: bool)
             return Err(MmError::Type("internal: the handle is already attached".into()));
         }
         handle::prepare(&h)?;
-        let map = Mapping::open(Path::new(path), &options(off, len, prot, private)?)?;
+        let opts = options(off, len, prot, private)?;
+        let map = open_retrying_after_gc(|| Mapping::open(Path::new(path), &opts))?;
         handle::attach(&h, map)
     })();
     finish(attached.map(|_| Robj::from(true)))
@@ -189,7 +190,7 @@ fn mm_create_(path: &str, bytes: f64) -> Robj {
 /// calls `mm_commit_`, or deletes `temp` on failure.
 #[extendr]
 fn mm_replacement_(target: &str, bytes: f64) -> Robj {
-    let r = whole(bytes, "bytes").and_then(|b| Replacement::create(Path::new(target), b));
+    let r = whole(bytes, "bytes").and_then(|b| open_retrying_after_gc(|| Replacement::create(Path::new(target), b)));
     finish(r.map(|r| {
         let paths = [r.temp.to_string_lossy().into_owned(), r.dest.to_string_lossy().into_owned()];
         Robj::from(paths.to_vec())
