@@ -501,8 +501,10 @@ test_that("each live mapping holds one file descriptor, released by munmap() or 
     'cat("live", class(err)[1], length(live) < 1000, "\\n")',
     'for (x in live) munmap(x)',
     'cat("again", mmap(f)[1], "\\n")'), script)
-  cmd <- sprintf("ulimit -n 256 && '%s' '%s' 2>&1", file.path(R.home("bin"), "Rscript"), script)
-  out <- system2("sh", c("-c", shQuote(cmd)), stdout = TRUE, env = c("R_TESTS="))
+  # 256 is the least R starts with; a hard limit below it cannot be lowered to.
+  cmd <- sprintf("ulimit -n 256 2>/dev/null || exit 77; '%s' '%s' 2>&1", file.path(R.home("bin"), "Rscript"), script)
+  out <- suppressWarnings(system2("sh", c("-c", shQuote(cmd)), stdout = TRUE, env = c("R_TESTS=")))
+  skip_if(identical(attr(out, "status"), 77L), "the open-file limit cannot be set to 256 here")
   info <- paste(out, collapse = "\n")
   expect_true("loop 10 " %in% out, info = info)
   expect_true("live mmap_error_io TRUE " %in% out, info = info)
