@@ -325,6 +325,24 @@ test_that("a file shortened after mapping is a classed error at every access, ne
   munmap(cs)
 })
 
+test_that("a file shortened by another process: only what the mapping needs counts", {
+  f <- local_bytes(as.raw(rep(1:250, 40)))
+  tail_map <- mmap(f, uint8(), off = 9000, len = 1000)
+  head_map <- mmap(f, uint8(), len = 100)
+  private <- mmap(f, uint8(), flags = mmapFlags("MAP_PRIVATE"))
+  expect_equal(private[1], 1L)
+  cut <- sprintf("con <- file('%s', 'r+b'); invisible(seek(con, 5000, rw = 'write')); truncate(con); close(con)", f)
+  system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(cut)))
+  expect_equal(file.size(f), 5000)
+  # Still covered: the first 100 bytes read as before.
+  expect_equal(head_map[1:3], 1:3)
+  expect_error(tail_map[1], "the file shrank from 10000 to 5000 bytes .* reaches byte 10000",
+               class = "mmap_error_io")
+  expect_error(private[1], "the file shrank from 10000 to 5000 bytes", class = "mmap_error_io")
+  expect_error(private[1] <- 9L, "the file shrank", class = "mmap_error_io")
+  for (x in list(tail_map, head_map, private)) munmap(x)
+})
+
 test_that("as.mmap(), mmap.csv() never shorten a file that a live mapping still uses", {
   dir <- tempfile("mmap-replace")
   dir.create(dir)
