@@ -1,8 +1,9 @@
 # Errors raised by mmap carry a class per problem (mmap_error_bounds,
 # mmap_error_value, mmap_error_type, mmap_error_io, mmap_error_protection,
-# mmap_error_unmapped; mmap_error_internal for a broken invariant of the
-# package itself, never the user's doing) and the parent class mmap_error, so
-# callers can tryCatch() a family of problems without matching on message text.
+# mmap_error_unmapped, mmap_error_memory when R cannot allocate a result;
+# mmap_error_internal for a broken invariant of the package itself, never the
+# user's doing) and the parent class mmap_error, so callers can tryCatch() a
+# family of problems without matching on message text.
 
 mmap_abort <- function(message, class = NULL, call = sys.call(-1)) {
   stop(errorCondition(message, class = c(class, "mmap_error"), call = call))

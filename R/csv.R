@@ -10,7 +10,7 @@
 #' Fields are separated by `sep`; double quotes protect separators, newlines
 #' and doubled quotes (`""`) inside a field; lines end with LF, CRLF or a
 #' lone CR (and, as in [utils::read.csv()], a line break inside quotes reads
-#' as `"\n"`); blank lines are skipped. `NA` (and an empty field in a
+#' as one newline); blank lines are skipped. `NA` (and an empty field in a
 #' non-character column) is missing. A row with a different number of fields
 #' than the header is an error naming the row, and so is a field holding a NUL
 #' byte (R strings cannot hold one; [utils::read.csv()] would cut the field

@@ -9,6 +9,12 @@
 #' the file by path, with the same type, offset, length, byte order, dim and
 #' hooks, on first use.
 #'
+#' A live mapping keeps its file open (one file descriptor, as Python's
+#' `mmap` does), so that every access can check the file's size cheaply;
+#' [munmap()], or garbage collection of an unreachable `mmap` object, closes
+#' it. Should the process run out of descriptors, `mmap()` collects garbage
+#' and tries again before it reports the error.
+#'
 #' Only regular files can be mapped: a directory, a FIFO, a device, or a file
 #' of the `/proc` or `/sys` pseudo-filesystems (which claim a size of 0 bytes)
 #' is an error of class `mmap_error_io`.

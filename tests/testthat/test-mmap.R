@@ -85,7 +85,7 @@ test_that("bad arguments give clear errors", {
   expect_error(mmap(f, int8(), extractFUN = 1), "`extractFUN` must be a function")
 })
 
-test_that("a read-only file cannot be mapped for writing", {
+test_that("a read-only file cannot be mapped for writing nor replaced by as.mmap()", {
   is_root <- Sys.info()[["user"]] == "root"
   skip_if(is_root && !nzchar(Sys.which("setpriv")), "root ignores file modes and setpriv is missing")
   # A world-readable directory, so that an unprivileged child can read it too.
@@ -97,22 +97,41 @@ test_that("a read-only file cannot be mapped for writing", {
   writeBin(as.raw(1:8), f)
   Sys.chmod(f, "0444")
   if (is_root) {
-    # root bypasses file modes: ask an unprivileged child instead.
+    # root bypasses file modes: ask an unprivileged child instead. The child
+    # cannot be expected to read the library under test (R CMD check in a
+    # private 0700 directory), so it gets a world-readable copy of the
+    # installed package, the very code under test.
+    lib <- file.path(dir, "lib")
+    dir.create(lib)
+    stopifnot(file.copy(system.file(package = "mmap"), lib, recursive = TRUE))
+    system2("chmod", c("-R", "a+rX", shQuote(dir)))
+    as_nobody <- function(script) {
+      system2("setpriv", c("--reuid=65534", "--regid=65534", "--clear-groups",
+                           file.path(R.home("bin"), "Rscript"), script),
+              stdout = TRUE, stderr = TRUE, env = c("HOME=/tmp", "TMPDIR=/tmp", "R_TESTS=", "R_LIBS="))
+    }
+    hello <- file.path(dir, "hello.R")
+    writeLines('cat("hello")', hello)
+    skip_if(!identical(tail(suppressWarnings(as_nobody(hello)), 1), "hello"),
+            "an unprivileged user cannot run R from this installation")
     script <- file.path(dir, "probe.R")
     writeLines(c(
-      # The very copy of mmap under test, by absolute path (R CMD check's
-      # library paths need not be visible to the child).
-      sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
-      sprintf('r <- tryCatch(mmap("%s", int8()), mmap_error_protection = function(e) "refused")', f),
-      'cat(if (identical(r, "refused")) "refused" else "mapped")'), script)
+      sprintf('library(mmap, lib.loc = "%s")', lib),
+      sprintf('f <- "%s"', f),
+      'refused <- function(e) "refused"',
+      'r <- tryCatch(mmap(f, int8()), mmap_error_protection = refused)',
+      'w <- tryCatch(as.mmap(1:2, file = f), mmap_error_protection = refused)',
+      'cat(if (identical(r, "refused")) "refused" else "mapped",',
+      '    if (identical(w, "refused")) "refused" else "replaced", "\\n")'), script)
     Sys.chmod(script, "0644")
-    out <- system2("setpriv", c("--reuid=65534", "--regid=65534", "--clear-groups",
-                                file.path(R.home("bin"), "Rscript"), script),
-                   stdout = TRUE, stderr = TRUE, env = c("HOME=/tmp", "TMPDIR=/tmp", "R_TESTS=", "R_LIBS="))
-    expect_equal(tail(out, 1), "refused", info = paste(out, collapse = "\n"))
+    out <- as_nobody(script)
+    expect_equal(trimws(tail(out, 1)), "refused refused", info = paste(out, collapse = "\n"))
   } else {
     expect_error(mmap(f, int8()), "read-only", class = "mmap_error_protection")
+    expect_error(as.mmap(1:2, file = f), "read-only", class = "mmap_error_protection")
   }
+  expect_equal(file_bytes(f), as.raw(1:8))
+  expect_equal(list.files(dir, pattern = "data"), "data.bin")
   m <- mmap(f, int8(), prot = mmapFlags("PROT_READ"))
   expect_equal(m[1:2], 1:2)
   expect_error(m[1] <- 3L, class = "mmap_error_protection")
@@ -253,3 +272,260 @@ test_that("the length of a mapping is fixed", {
   m <- local_mmap(1:3)
   expect_error(length(m) <- 5, "fixed length")
 })
+
+# Cuts `file` to `bytes` in place, as another program might (base R's truncate()).
+shorten <- function(file, bytes) {
+  con <- file(file, "r+b")
+  on.exit(close(con))
+  seek(con, bytes, rw = "write")
+  truncate(con)
+  invisible(file)
+}
+
+test_that("a file shortened after mapping is a classed error at every access, never SIGBUS", {
+  shrank <- "the file shrank from 80000 to 100 bytes"
+  f <- tempfile(fileext = ".bin")
+  on.exit(unlink(f))
+  m <- as.mmap(as.double(1:10000), file = f)
+  mat <- mmap(f, real64())
+  dim(mat) <- c(100, 100)
+  b <- mmap(f, bits())
+  s <- mmap(f, char(7))
+  r <- mmap(f, struct(a = int32(), b = int32()))
+  shorten(f, 100)
+  expect_error(m[1], shrank, class = "mmap_error_io")
+  expect_error(m[], shrank, class = "mmap_error_io")
+  expect_error(m[1] <- 2, shrank, class = "mmap_error_io")
+  expect_error(m[c(TRUE, FALSE)] <- 0, shrank, class = "mmap_error_io")
+  expect_error(mat[2, 3], shrank, class = "mmap_error_io")
+  expect_error(mat[2, ] <- 0, shrank, class = "mmap_error_io")
+  expect_error(m < 3, shrank, class = "mmap_error_io")
+  expect_error(m == 3, shrank, class = "mmap_error_io")
+  expect_error(summary(m), shrank, class = "mmap_error_io")
+  expect_error(range(m), shrank, class = "mmap_error_io")
+  expect_error(mean(m), shrank, class = "mmap_error_io")
+  expect_error(b[1:3], shrank, class = "mmap_error_io")
+  expect_error(b[1] <- TRUE, shrank, class = "mmap_error_io")
+  expect_error(b == TRUE, shrank, class = "mmap_error_io")
+  expect_error(s[1:2], shrank, class = "mmap_error_io")
+  expect_error(s[1] <- "x", shrank, class = "mmap_error_io")
+  expect_error(s == "x", shrank, class = "mmap_error_io")
+  expect_error(r[1:2, ], shrank, class = "mmap_error_io")
+  expect_error(r[1, "a"] <- 5L, shrank, class = "mmap_error_io")
+  expect_equal(file.size(f), 100)
+  for (x in list(m, mat, b, s, r)) munmap(x)
+
+  g <- tempfile(fileext = ".txt")
+  on.exit(unlink(g), add = TRUE)
+  writeBin(rep(c(charToRaw("abc"), as.raw(0)), 3000), g)
+  cs <- mmap(g, cstring())
+  expect_equal(cs[1], "abc")
+  shorten(g, 10)
+  expect_error(cs[2], "the file shrank from 12000 to 10 bytes", class = "mmap_error_io")
+  munmap(cs)
+})
+
+test_that("a file shortened by another process: only what the mapping needs counts", {
+  f <- local_bytes(as.raw(rep(1:250, 40)))
+  tail_map <- mmap(f, uint8(), off = 9000, len = 1000)
+  head_map <- mmap(f, uint8(), len = 100)
+  private <- mmap(f, uint8(), flags = mmapFlags("MAP_PRIVATE"))
+  expect_equal(private[1], 1L)
+  cut <- sprintf("con <- file('%s', 'r+b'); invisible(seek(con, 5000, rw = 'write')); truncate(con); close(con)", f)
+  system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(cut)))
+  expect_equal(file.size(f), 5000)
+  # Still covered: the first 100 bytes read as before.
+  expect_equal(head_map[1:3], 1:3)
+  expect_error(tail_map[1], "the file shrank from 10000 to 5000 bytes .* reaches byte 10000",
+               class = "mmap_error_io")
+  expect_error(private[1], "the file shrank from 10000 to 5000 bytes", class = "mmap_error_io")
+  expect_error(private[1] <- 9L, "the file shrank", class = "mmap_error_io")
+  for (x in list(tail_map, head_map, private)) munmap(x)
+})
+
+test_that("as.mmap(), mmap.csv() never shorten a file that a live mapping still uses", {
+  dir <- tempfile("mmap-replace")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  f <- file.path(dir, "data.bin")
+  old <- as.mmap(as.double(1:10000), file = f)
+  new <- as.mmap(1:3, file = f)
+  # The old mapping keeps the old bytes; the file has the new ones.
+  expect_equal(old[9999:10000], c(9999, 10000))
+  expect_equal(sum(old[]), sum(as.double(1:10000)))
+  expect_equal(new[], 1:3)
+  expect_equal(file.size(f), 12)
+  expect_equal(mmap(f, int32())[], 1:3)
+  chr <- as.mmap(c("a", "bb"), mode = char(2), file = f)
+  expect_equal(new[], 1:3)
+  cs <- as.mmap(c("x", "yy"), file = f)
+  expect_equal(chr[], c("a", "bb"))
+  df <- as.mmap(data.frame(a = 1:2, b = c("p", "q")), file = f)
+  expect_equal(cs[], c("x", "yy"))
+  csv <- file.path(dir, "in.csv")
+  writeLines(c("z", "7", "8"), csv)
+  viacsv <- mmap.csv(csv, out = f)
+  expect_equal(df[], data.frame(a = 1:2, b = c("p", "q")))
+  expect_equal(viacsv[], data.frame(z = 7:8))
+  b <- as.mmap(c(TRUE, FALSE), mode = bits(), file = f)
+  expect_equal(viacsv[]$z, 7:8)
+  expect_equal(b[1:2], c(TRUE, FALSE))
+  for (x in list(old, new, chr, cs, df, viacsv, b)) munmap(x)
+  # Every temporary file was renamed into place.
+  expect_equal(sort(list.files(dir, all.files = TRUE, no.. = TRUE)), c("data.bin", "in.csv"))
+})
+
+test_that("a failed as.mmap() leaves an existing file as it was and deletes only what it created", {
+  dir <- tempfile("mmap-fail")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  f <- file.path(dir, "keep.bin")
+  writeBin(as.raw(1:16), f)
+  expect_error(as.mmap(c(1L, 300L), mode = int8(), file = f), class = "mmap_error_value")
+  expect_error(as.mmap(c("ok", "too wide"), mode = char(2), file = f), class = "mmap_error_value")
+  expect_error(as.mmap(data.frame(a = c(1L, 999L)), mode = struct(a = uint8()), file = f),
+               class = "mmap_error_value")
+  expect_equal(file_bytes(f), as.raw(1:16))
+  expect_equal(list.files(dir, all.files = TRUE, no.. = TRUE), "keep.bin")
+  # A directory, or a missing directory, is refused before anything is written.
+  expect_error(as.mmap(1:3, file = dir), "not a regular file", class = "mmap_error_io")
+  expect_error(as.mmap(1:3, file = file.path(dir, "no", "such.bin")), "does not exist",
+               class = "mmap_error_io")
+  expect_true(dir.exists(dir))
+})
+
+test_that("as.mmap() through a symlink replaces the file it points to and keeps the link", {
+  dir <- tempfile("mmap-link")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  real <- file.path(dir, "real.bin")
+  link <- file.path(dir, "link.bin")
+  writeBin(1:4, real)
+  skip_if_not(file.symlink(real, link), "this filesystem has no symlinks")
+  m <- as.mmap(5:6, file = link)
+  expect_equal(m[], 5:6)
+  expect_equal(readBin(real, "integer", 10), 5:6)
+  expect_true(nzchar(Sys.readlink(link)))
+  munmap(m)
+})
+
+test_that("only regular files map: directories, FIFOs and /proc files are clear errors", {
+  expect_error(mmap(tempdir(), uint8()), "not a regular file \\(a directory\\)", class = "mmap_error_io")
+  if (file.exists("/proc/self/status")) {
+    expect_error(mmap("/proc/self/status", uint8(), prot = mmapFlags("PROT_READ")),
+                 "proc pseudo-filesystem", class = "mmap_error_io")
+  }
+  if (file.exists("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    expect_error(mmap("/sys/kernel/mm/transparent_hugepage/enabled", uint8(), prot = mmapFlags("PROT_READ")),
+                 "sysfs pseudo-filesystem", class = "mmap_error_io")
+  }
+  skip_if(!nzchar(Sys.which("mkfifo")), "mkfifo is not installed")
+  fifo <- tempfile("fifo")
+  on.exit(unlink(fifo))
+  system2("mkfifo", fifo)
+  # Read-only too: opening a FIFO for reading alone must not wait for a writer.
+  expect_error(mmap(fifo, uint8(), prot = mmapFlags("PROT_READ")), "not a regular file \\(a FIFO\\)",
+               class = "mmap_error_io")
+  expect_error(mmap(fifo, uint8()), "a FIFO", class = "mmap_error_io")
+})
+
+# Runs the R lines `body` in a fresh R session with the mmap under test and
+# returns its output lines.
+run_child <- function(dir, body) {
+  script <- tempfile("child", tmpdir = dir, fileext = ".R")
+  writeLines(c(
+    sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
+    body), script)
+  system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE, env = c("R_TESTS="))
+}
+
+test_that("an extraction R cannot allocate is an R error that leaks no mapping", {
+  skip_if_not(file.exists("/proc/self/maps"), "no /proc/self/maps to look for the mapping in")
+  dir <- tempfile("mmap-oom")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  setup <- c(
+    sprintf('f <- "%s"', file.path(dir, "big.bin")),
+    # 800 MB, sparse: nothing is written.
+    'con <- file(f, "wb"); invisible(seek(con, 8e8 - 1, rw = "write")); writeBin(as.raw(0), con); close(con)',
+    'mapped <- function() any(grepl(f, readLines("/proc/self/maps"), fixed = TRUE))',
+    'm <- mmap(f, real64()); s <- mmap(f, char(7)); b <- mmap(f, bits())',
+    'r <- mmap(f, struct(a = int32(), b = int32()))',
+    'stopifnot(mapped())',
+    'outcome <- function(e) {',
+    '  v <- tryCatch(eval(e), error = function(e) e)',
+    '  if (inherits(v, "mmap_error_memory")) "memory" else if (inherits(v, "error")) "error" else "ok"',
+    '}')
+  finish <- c(
+    'munmap(m); munmap(s); munmap(b); munmap(r); rm(m, s, b, r); invisible(gc())',
+    'cat(res, if (mapped()) "still-mapped" else "released", sep = "\\n")')
+
+  # Results far beyond R's vector memory limit.
+  out <- run_child(dir, c(setup,
+    'invisible(mem.maxVSize(200))',
+    'res <- vapply(list(quote(m[]), quote(m[m < 1]), quote(which(m == 0)), quote(s[]), quote(r[]),',
+    '                   quote(b[1:5e8])), outcome, "")',
+    'invisible(mem.maxVSize(Inf))',
+    finish))
+  expect_equal(tail(out, 7), c(rep("memory", 6), "released"), info = paste(out, collapse = "\n"))
+
+  # Small results, with R's vector memory filled up to a few kilobytes: the
+  # entry points are called directly so that little R code runs meanwhile.
+  out <- run_child(dir, c(setup,
+    'ns <- asNamespace("mmap")',
+    'args <- list(list(.subset2(m, "handle"), ns$spec_of(m), 1:8000),',
+    '             list(.subset2(b, "handle"), ns$spec_of(b), 1:15000, NULL, NULL),',
+    '             list(.subset2(s, "handle"), ns$spec_of(s), 1:3000, NULL, NULL),',
+    '             list(.subset2(r, "handle"), ns$spec_of(r), 1:3000, NULL, NULL))',
+    'fns <- list(ns$wrap__mm_extract_, ns$wrap__mm_xextract_, ns$wrap__mm_xextract_, ns$wrap__mm_xextract_)',
+    'calls <- lapply(seq_along(fns), function(k) as.call(c(list(quote(.Call), fns[[k]]), args[[k]])))',
+    'res <- character(length(calls))',
+    'invisible(gc())',
+    'invisible(mem.maxVSize(ceiling(gc()[2, 6]) + 100))',
+    'reserve <- numeric(4e3)',
+    'filler <- vector("list", 10000); k <- 0',
+    'for (sz in c(1e6, 1e5, 1e4, 4e3, 4e3)) repeat {',
+    '  if (sz == 4e3) invisible(gc())',
+    '  x <- tryCatch(numeric(sz), error = function(e) NULL)',
+    '  if (is.null(x)) break',
+    '  k <- k + 1; filler[[k]] <- x',
+    '}',
+    # Room for R itself (32 to 64 KB), not for the results.
+    'rm(reserve); invisible(gc())',
+    'for (j in seq_along(calls)) res[j] <- outcome(calls[[j]])',
+    'rm(filler, calls, args); invisible(mem.maxVSize(Inf))',
+    finish))
+  # Whether each small allocation fails depends on how much garbage the last
+  # collection found; failing or not, no mapping may be left behind.
+  expect_equal(tail(out, 1), "released", info = paste(out, collapse = "\n"))
+})
+
+test_that("each live mapping holds one file descriptor, released by munmap() or garbage collection", {
+  skip_if(.Platform$OS.type != "unix", "needs a POSIX shell for ulimit")
+  dir <- tempfile("mmap-fd")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  script <- file.path(dir, "fd.R")
+  writeLines(c(
+    sprintf('library(mmap, lib.loc = "%s")', normalizePath(dirname(system.file(package = "mmap")))),
+    sprintf('f <- "%s"', file.path(dir, "data.bin")),
+    'writeBin(1:10, f)',
+    # Unreachable mappings: garbage collection closes their files when needed.
+    'for (i in 1:1000) m <- mmap(f)',
+    'cat("loop", m[10], "\\n")',
+    # Live mappings: running out is a clear error, and munmap() gives them back.
+    'live <- list()',
+    'err <- tryCatch({ for (i in 1:1000) live[[i]] <- mmap(f); NULL }, error = function(e) e)',
+    'cat("live", class(err)[1], length(live) < 1000, "\\n")',
+    'for (x in live) munmap(x)',
+    'cat("again", mmap(f)[1], "\\n")'), script)
+  # 256 is the least R starts with; a hard limit below it cannot be lowered to.
+  cmd <- sprintf("ulimit -n 256 2>/dev/null || exit 77; '%s' '%s' 2>&1", file.path(R.home("bin"), "Rscript"), script)
+  out <- suppressWarnings(system2("sh", c("-c", shQuote(cmd)), stdout = TRUE, env = c("R_TESTS=")))
+  skip_if(identical(attr(out, "status"), 77L), "the open-file limit cannot be set to 256 here")
+  info <- paste(out, collapse = "\n")
+  expect_true("loop 10 " %in% out, info = info)
+  expect_true("live mmap_error_io TRUE " %in% out, info = info)
+  expect_true("again 1 " %in% out, info = info)
+})
+

@@ -136,7 +136,8 @@ fn new_view(map: Arc<Mapping>, dtype: DType, info: SEXP) -> mmapcore::Result<Rob
 #[extendr]
 fn mm_view_(h: Robj, info: Robj) -> Robj {
     finish((|| {
-        handle::mapping(&h)?; // the mmap object must still be mapped
+        // The mmap object must still be mapped, by a file that still covers it.
+        handle::mapping(&h)?.check_covered()?;
         let (map, t) = reopen(&info)?;
         // SAFETY: `info` is a live R object protected by the caller for this call.
         new_view(map, t, unsafe { info.get() })

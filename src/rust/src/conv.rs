@@ -230,6 +230,8 @@ pub unsafe fn out_buf<'a>(p: *mut std::ffi::c_void, kind: RKind, n: usize) -> Ou
 
 #[allow(improper_ctypes)] // SEXP is an opaque pointer to C, as in extendr-ffi
 extern "C" {
+    // R_ext/Memory.h; extendr-ffi does not declare it.
+    fn R_gc();
     // R >= 3.4 (Rinternals.h); extendr-ffi does not declare it.
     fn R_tryCatchError(
         body: Option<unsafe extern "C" fn(*mut c_void) -> ffi::SEXP>,
@@ -293,70 +295,54 @@ pub fn catch_r_error<T, F: FnOnce() -> T>(body: F) -> mmapcore::Result<T> {
     }
 }
 
-/// Results of at least this many elements are allocated under
-/// [`catch_r_error`]. It costs about 15 µs (R evaluates a `tryCatch()`), which
-/// would double the time of `m[i]` for a single element, while below this size
-/// an allocation fails only when R is already at its memory limit; above it,
-/// filling the vector takes far longer than the guard.
-pub const GUARDED_ALLOCATION: u64 = 4096;
-
-/// A fresh R vector of `n` elements. For large `n`, R's allocation failure is
-/// an `Err`, not a longjmp (see [`catch_r_error`] and [`GUARDED_ALLOCATION`]).
-pub fn alloc_vector(sexptype: SEXPTYPE, n: u64) -> mmapcore::Result<Robj> {
-    let len = isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))?;
-    let alloc = || {
-        // SAFETY: Rf_allocVector returns a fresh vector (or raises an R error);
-        // it stays on R's protect stack while Robj registers it.
-        unsafe {
-            let x = ffi::Rf_protect(ffi::Rf_allocVector(sexptype, len));
-            let robj = Robj::from_sexp(x);
-            ffi::Rf_unprotect(1);
-            robj
+/// Runs `open`; if the process is out of file descriptors (each live mapping
+/// keeps one), lets R collect garbage, whose finalizers close the files of
+/// unreachable mmap objects, and tries once more.
+pub fn open_retrying_after_gc<T>(open: impl Fn() -> mmapcore::Result<T>) -> mmapcore::Result<T> {
+    match open() {
+        Err(e) if e.is_out_of_descriptors() => {
+            // SAFETY: called from R's main thread between Rust calls that own
+            // nothing; finalizers run under R's own top-level protection.
+            unsafe { R_gc() };
+            open()
         }
-    };
-    if n < GUARDED_ALLOCATION {
-        Ok(alloc())
-    } else {
-        catch_r_error(alloc)
+        done => done,
     }
 }
 
-/// A list of `values`, named by `names` when given, built so that an R
-/// allocation failure is an `Err` (see [`catch_r_error`]).
-pub fn list_of(names: Option<&[&str]>, values: &[Robj]) -> mmapcore::Result<Robj> {
-    let list = alloc_vector(SEXPTYPE::VECSXP, values.len() as u64)?;
-    // SAFETY: `list` is a protected list of `values.len()` elements; setting
-    // its elements allocates nothing.
+/// A fresh R vector of `n` elements; R's allocation failure is an `Err`, not
+/// a longjmp (see [`catch_r_error`]), so callers may hold Rust resources.
+pub fn alloc_vector(sexptype: SEXPTYPE, n: u64) -> mmapcore::Result<Robj> {
+    let len = r_length(n)?;
+    // SAFETY: as in `alloc_unguarded`, under the catch.
+    catch_r_error(|| unsafe { alloc_unguarded(sexptype, len) }).map_err(|e| match e {
+        MmError::Memory(why) => MmError::Memory(format!("R cannot allocate a result of {n} elements: {why}")),
+        other => other,
+    })
+}
+
+pub fn r_length(n: u64) -> mmapcore::Result<isize> {
+    isize::try_from(n).map_err(|_| MmError::Layout(format!("cannot allocate {n} elements")))
+}
+
+/// # Safety
+/// R may longjmp out of this (out of memory): the caller's frames up to R
+/// must own nothing that needs dropping, or it must run under [`catch_r_error`].
+unsafe fn alloc_unguarded(sexptype: SEXPTYPE, len: isize) -> Robj {
+    // SAFETY: Rf_allocVector returns a fresh vector; it stays on R's protect
+    // stack while Robj registers it (which may allocate too).
     unsafe {
-        for (k, v) in values.iter().enumerate() {
-            ffi::SET_VECTOR_ELT(list.get(), k as isize, v.get());
-        }
+        let x = ffi::Rf_protect(ffi::Rf_allocVector(sexptype, len));
+        let robj = Robj::from_sexp(x);
+        ffi::Rf_unprotect(1);
+        robj
     }
-    if let Some(names) = names {
-        let names_vec = alloc_vector(SEXPTYPE::STRSXP, names.len() as u64)?;
-        let set_names = || {
-            // SAFETY: `names_vec` is a protected character vector of
-            // `names.len()` elements; mkCharLenCE copies each name's bytes.
-            unsafe {
-                for (k, name) in names.iter().enumerate() {
-                    let c = ffi::Rf_mkCharLenCE(name.as_ptr().cast(), name.len() as i32, ffi::cetype_t::CE_UTF8);
-                    ffi::SET_STRING_ELT(names_vec.get(), k as isize, c);
-                }
-                ffi::Rf_setAttrib(list.get(), ffi::R_NamesSymbol, names_vec.get());
-            }
-        };
-        if (names.len() as u64) < GUARDED_ALLOCATION {
-            set_names();
-        } else {
-            catch_r_error(set_names)?;
-        }
-    }
-    Ok(list)
 }
 
 /// Allocates the R vector an extraction fills, and lets `fill` write into it.
 /// The allocation cannot longjmp (see [`alloc_vector`]), so callers may hold
-/// the mapping and the selection across it.
+/// the mapping and the selection across it; small results are cheaper
+/// through [`Stage`].
 pub fn alloc_and_fill(
     kind: RKind,
     n: u64,
@@ -368,4 +354,92 @@ pub fn alloc_and_fill(
     let out = unsafe { out_buf(ffi::DATAPTR(robj.get()), kind, n as usize) };
     fill(out)?;
     Ok(robj)
+}
+
+const STAGE_WORDS: usize = 4096;
+
+/// Stack room for a small extraction result (64 KiB). Guarding an R
+/// allocation with [`catch_r_error`] costs several microseconds (R evaluates a
+/// `tryCatch()`), as much as the whole of `m[i]` for one element. So small
+/// results are extracted here while the mapping is held, and copied into an
+/// R vector allocated only after the caller has let go of the mapping and the
+/// selection: should that allocation longjmp, it skips only plain data. The
+/// stage lives in the outermost frame of the entry point, declared before any
+/// resource is taken.
+pub struct Stage {
+    words: std::mem::MaybeUninit<[u128; STAGE_WORDS]>,
+}
+
+/// Where [`Stage::fill`] put the result.
+pub enum Filled {
+    /// In the stage: `n` elements of `kind`, waiting for [`Stage::to_robj`].
+    Staged { kind: RKind, n: usize },
+    /// Too large for the stage: already an R vector (allocated under [`catch_r_error`]).
+    Vector(Robj),
+}
+
+impl Stage {
+    pub fn new() -> Stage {
+        Stage { words: std::mem::MaybeUninit::uninit() }
+    }
+
+    /// Lets `fill` write `n` elements of `kind`: into the stage when they fit,
+    /// else into an R vector allocated under [`catch_r_error`].
+    pub fn fill(
+        &mut self,
+        kind: RKind,
+        n: u64,
+        fill: impl FnOnce(OutBuf<'_>) -> mmapcore::Result<()>,
+    ) -> mmapcore::Result<Filled> {
+        let bytes = n.saturating_mul(element_bytes(kind) as u64);
+        if bytes > (STAGE_WORDS * 16) as u64 {
+            return alloc_and_fill(kind, n, fill).map(Filled::Vector);
+        }
+        let p = self.words.as_mut_ptr().cast::<u8>();
+        // SAFETY: `bytes` fits the stage, which is 16-byte aligned (u128), as
+        // every R element type needs; zeroing makes the prefix initialised
+        // before a typed slice is made over it.
+        let out = unsafe {
+            std::ptr::write_bytes(p, 0, bytes as usize);
+            out_buf(p.cast(), kind, n as usize)
+        };
+        fill(out)?;
+        Ok(Filled::Staged { kind, n: n as usize })
+    }
+
+    /// The R vector of a result. For a staged result this allocates without a
+    /// guard: call it only once every Rust resource of the call (mapping,
+    /// selection, buffers) has been dropped.
+    pub fn to_robj(&self, filled: Filled) -> Robj {
+        match filled {
+            Filled::Vector(robj) => robj,
+            Filled::Staged { kind, n } => {
+                // SAFETY: `n` elements fit the stage, so `n` fits isize; the
+                // caller owns nothing a longjmp would skip. The copy moves the
+                // initialised prefix of the stage into the fresh vector.
+                unsafe {
+                    let robj = alloc_unguarded(sexptype(kind), n as isize);
+                    let bytes = n * element_bytes(kind);
+                    std::ptr::copy_nonoverlapping(self.words.as_ptr().cast::<u8>(), ffi::DATAPTR(robj.get()).cast::<u8>(), bytes);
+                    robj
+                }
+            }
+        }
+    }
+}
+
+impl Default for Stage {
+    fn default() -> Self {
+        Stage::new()
+    }
+}
+
+/// Bytes of one element of R's vector for `kind`.
+fn element_bytes(kind: RKind) -> usize {
+    match kind {
+        RKind::Raw => 1,
+        RKind::Logical | RKind::Integer => 4,
+        RKind::Double | RKind::Integer64 => 8,
+        RKind::Complex => 16,
+    }
 }

@@ -63,7 +63,8 @@ fn register(s: ffi::SEXP, map: Mapping) {
 pub fn empty_handle() -> Robj {
     // SAFETY: a fresh external pointer with a NULL address, protected by Robj.
     let h = unsafe { Robj::from_sexp(ffi::R_MakeExternalPtr(std::ptr::null_mut(), tag(), ffi::R_NilValue)) };
-    let _ = prepare(&h);
+    // SAFETY: just created above: one of our external pointers.
+    unsafe { add_finalizer(h.get()) };
     h
 }
 
@@ -72,10 +73,16 @@ pub fn empty_handle() -> Robj {
 /// finalizer copes with a handle that never got a mapping. A handle restored
 /// by readRDS() has none (finalizers are not serialised).
 pub fn prepare(h: &Robj) -> mmapcore::Result<()> {
-    let s = check(h)?;
-    // SAFETY: `s` is one of our external pointers (checked).
-    unsafe { ffi::R_RegisterCFinalizerEx(s, Some(finalize), ffi::Rboolean::TRUE) };
+    // SAFETY: `check` makes sure it is one of our external pointers.
+    unsafe { add_finalizer(check(h)?) };
     Ok(())
+}
+
+/// # Safety
+/// `s` must be one of our handles.
+unsafe fn add_finalizer(s: ffi::SEXP) {
+    // SAFETY: per the contract; `finalize` copes with a NULL address.
+    unsafe { ffi::R_RegisterCFinalizerEx(s, Some(finalize), ffi::Rboolean::TRUE) };
 }
 
 fn slot(h: &Robj) -> mmapcore::Result<*mut Slot> {

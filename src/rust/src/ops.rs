@@ -14,7 +14,7 @@ use mmapcore::layout::Layout;
 use mmapcore::vector::View;
 use mmapcore::{MmError, RKind};
 
-use crate::conv::{alloc_and_fill, dtype, finish};
+use crate::conv::{dtype, finish, Stage};
 use crate::{handle, rec};
 
 /// The value a mapping is compared with. `int64` marks a bit64::integer64.
@@ -79,7 +79,8 @@ fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
 /// offset table as `cindex` (rebuilt here when absent or stale).
 #[extendr]
 fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool) -> Robj {
-    finish((|| {
+    let mut stage = Stage::new();
+    let filled = (|| {
         let m = handle::mapping(&h)?;
         let op = Op::parse(op)?;
         let value = scalar(&value, int64)?;
@@ -105,17 +106,19 @@ fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool) -> Robj 
             }
         };
         if hits.last().is_some_and(|p| p >= i32::MAX as u64) {
-            alloc_and_fill(RKind::Double, hits.len(), |out| match out {
+            stage.fill(RKind::Double, hits.len(), |out| match out {
                 OutBuf::Double(o) => hits.fill_one_based_f64(o),
                 _ => Err(MmError::Internal("expected a double vector".into())),
             })
         } else {
-            alloc_and_fill(RKind::Integer, hits.len(), |out| match out {
+            stage.fill(RKind::Integer, hits.len(), |out| match out {
                 OutBuf::Integer(o) => hits.fill_one_based_i32(o),
                 _ => Err(MmError::Internal("expected an integer vector".into())),
             })
         }
-    })())
+    })();
+    // The mapping and the hits are gone: R may allocate now.
+    finish(filled.map(|f| stage.to_robj(f)))
 }
 
 extendr_module! {

@@ -17,7 +17,7 @@ use mmapcore::strings::{self, CIndex};
 use mmapcore::codec::OutBuf;
 use mmapcore::{bits, codec::Geometry, Endian, MmError, RKind};
 
-use crate::conv::{alloc_and_fill, alloc_vector, catch_r_error, dtype, GUARDED_ALLOCATION, finish, in_buf, index_arg, list_of, whole};
+use crate::conv::{catch_r_error, dtype, finish, in_buf, index_arg, open_retrying_after_gc, r_length, whole, Filled, Stage};
 use crate::handle;
 
 fn type_err(msg: impl Into<String>) -> MmError {
@@ -180,18 +180,21 @@ fn mm_cstring_maxwidth_(h: Robj, ix: Robj) -> Robj {
     finish(width.map(Robj::from))
 }
 
-/// A character vector of `n` elements, filled by `fill(set)`. Making each
-/// string can fail in R (out of memory): for large `n`, `fill` runs under
-/// [`catch_r_error`], so it must borrow what it reads (the mapping, the selection) and own
-/// nothing that needs dropping.
-fn strings_out(n: u64, fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -> mmapcore::Result<()>) -> mmapcore::Result<Robj> {
-    let robj = alloc_vector(SEXPTYPE::STRSXP, n)?;
-    // SAFETY: `robj` is protected until it is returned; `s` is used only while it is alive.
-    let s = unsafe { robj.get() };
+/// Sets the strings of the character vector `s`: `fill(set)` calls `set(k,
+/// text)` once per element.
+///
+/// # Safety
+/// `s` is a protected character vector with an element for every `k` that
+/// `fill` passes. Making each string allocates in R and may longjmp: run
+/// this under [`catch_r_error`].
+unsafe fn set_strings(
+    s: ffi::SEXP,
+    fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -> mmapcore::Result<()>,
+) -> mmapcore::Result<()> {
     let mut too_long = false;
     let mut set = |k: usize, text: Option<&[u8]>| {
-        // SAFETY: `k < n` (the core calls once per selected element) and `s` is
-        // protected; mkCharLenCE copies the bytes, which hold no nul.
+        // SAFETY: per the contract; mkCharLenCE copies the bytes, whose length
+        // is passed explicitly.
         unsafe {
             let el = match text {
                 None => ffi::R_NaString,
@@ -213,15 +216,29 @@ fn strings_out(n: u64, fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -
             ffi::SET_STRING_ELT(s, k as isize, el);
         }
     };
-    if n < GUARDED_ALLOCATION {
-        fill(&mut set)?;
-    } else {
-        catch_r_error(|| fill(&mut set))??;
-    }
+    fill(&mut set)?;
     if too_long {
         return Err(MmError::Layout("a string is longer than R's limit of 2^31-1 bytes".into()));
     }
-    Ok(robj)
+    Ok(())
+}
+
+/// A character vector of `n` elements, filled by `fill(set)` (see
+/// [`set_strings`]). Allocation and strings are made under [`catch_r_error`]:
+/// `fill` must borrow what it reads (the mapping, the selection) and own
+/// nothing that needs dropping.
+fn strings_out(n: u64, fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -> mmapcore::Result<()>) -> mmapcore::Result<Robj> {
+    let len = r_length(n)?;
+    catch_r_error(|| {
+        // SAFETY: under the catch; the vector is held by R's protect stack
+        // (reset by R on an error) until an Robj holds it.
+        unsafe {
+            let s = ffi::Rf_protect(ffi::Rf_allocVector(SEXPTYPE::STRSXP, len));
+            let done = set_strings(s, fill).map(|_| Robj::from_sexp(s));
+            ffi::Rf_unprotect(1);
+            done
+        }
+    })?
 }
 
 /// The strings of an R character vector as bytes (`None` for NA).
@@ -248,50 +265,67 @@ fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
     }
 }
 
-/// A fresh R vector for `n` elements of `kind`, and its memory as an output.
-///
-/// # Safety
-/// The returned `OutBuf` points into the returned vector: it must not be used
-/// after the `Robj` is dropped.
-unsafe fn alloc_out(kind: RKind, n: u64) -> mmapcore::Result<(Robj, OutBuf<'static>)> {
-    let robj = alloc_vector(crate::conv::sexptype(kind), n)?;
-    // SAFETY: a freshly allocated vector of `n` elements of the matching type,
-    // protected by the Robj; the caller keeps it alive while the slice is used.
-    let out = unsafe { crate::conv::out_buf(ffi::DATAPTR(robj.get()), kind, n as usize) };
-    Ok((robj, out))
-}
-
+/// The selected fields of the selected records as a named list of columns.
+/// Every R allocation (the list, the columns, the strings) happens in one
+/// [`catch_r_error`], with the new vectors held by the list on R's protect
+/// stack, so an allocation failure leaks nothing and skips no owner.
 fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fields: &[usize]) -> mmapcore::Result<Robj> {
     let bytes = m.bytes()?;
-    let mut values: Vec<Option<Robj>> = vec![None; fields.len()];
-    // Numeric fields are filled together (one pass over random records).
-    let mut numeric = Vec::new();
-    let mut outs = Vec::new();
-    for (k, &f) in fields.iter().enumerate() {
-        if let FieldType::Scalar(d) = &r.fields[f].ftype {
-            // SAFETY: `robj` goes into `values`, which outlives every use of `out`
-            // (the `extract_fields` call below).
-            let (robj, out) = unsafe { alloc_out(d.info().rkind, sel.len())? };
-            values[k] = Some(robj);
-            numeric.push(f);
-            outs.push(out);
-        }
-    }
-    r.extract_fields(&numeric, bytes, sel, outs)?;
-    for (k, &f) in fields.iter().enumerate() {
-        if let FieldType::Char(_) = &r.fields[f].ftype {
-            values[k] = Some(strings_out(sel.len(), |set| r.extract_char_field(f, bytes, sel, set))?);
-        }
-    }
-    let values: Vec<Robj> = values.into_iter().map(|v| v.unwrap_or_else(|| Robj::from(()))).collect();
+    let n = r_length(sel.len())?;
     let names: Vec<&str> = fields.iter().map(|&f| r.fields[f].name.as_str()).collect();
-    list_of(Some(&names), &values)
+    // Numeric fields are filled together (one pass over random records).
+    let numeric: Vec<(usize, usize, RKind)> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &f)| match &r.fields[f].ftype {
+            FieldType::Scalar(d) => Some((k, f, d.info().rkind)),
+            FieldType::Char(_) => None,
+        })
+        .collect();
+    let numeric_fields: Vec<usize> = numeric.iter().map(|&(_, f, _)| f).collect();
+    let mut outs: Vec<OutBuf<'_>> = Vec::with_capacity(numeric.len());
+    let outs = &mut outs;
+    let list = catch_r_error(|| {
+        // SAFETY: under the catch. `list` sits on R's protect stack (reset by
+        // R on an error) and holds each column as soon as it is made; the
+        // output slices point into those columns, alive while `list` is.
+        unsafe {
+            let list = ffi::Rf_protect(ffi::Rf_allocVector(SEXPTYPE::VECSXP, fields.len() as isize));
+            let done = (|| {
+                let names_vec = ffi::Rf_protect(ffi::Rf_allocVector(SEXPTYPE::STRSXP, fields.len() as isize));
+                ffi::Rf_setAttrib(list, ffi::R_NamesSymbol, names_vec);
+                ffi::Rf_unprotect(1);
+                for (k, name) in names.iter().enumerate() {
+                    let c = ffi::Rf_mkCharLenCE(name.as_ptr().cast(), name.len() as i32, ffi::cetype_t::CE_UTF8);
+                    ffi::SET_STRING_ELT(names_vec, k as isize, c);
+                }
+                for &(k, _, kind) in &numeric {
+                    let col = ffi::Rf_allocVector(crate::conv::sexptype(kind), n);
+                    ffi::SET_VECTOR_ELT(list, k as isize, col);
+                    outs.push(crate::conv::out_buf(ffi::DATAPTR(col), kind, n as usize));
+                }
+                for (k, &f) in fields.iter().enumerate() {
+                    if let FieldType::Char(_) = &r.fields[f].ftype {
+                        let col = ffi::Rf_allocVector(SEXPTYPE::STRSXP, n);
+                        ffi::SET_VECTOR_ELT(list, k as isize, col);
+                        set_strings(col, |set| r.extract_char_field(f, bytes, sel, set))?;
+                    }
+                }
+                Ok(Robj::from_sexp(list))
+            })();
+            ffi::Rf_unprotect(1);
+            done
+        }
+    })??;
+    r.extract_fields(&numeric_fields, bytes, sel, std::mem::take(outs))?;
+    Ok(list)
 }
 
 /// `m[i]` (and `m[i, j]` for struct, `j = NULL` for all fields).
 #[extendr]
 fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
-    finish((|| {
+    let mut stage = Stage::new();
+    let filled = (|| {
         let m = handle::mapping(&h)?;
         match layout(&spec)? {
             Layout::Scalar(_) => Err(MmError::Internal("scalar types use mm_extract_".into())),
@@ -300,7 +334,7 @@ fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
                 let (n, _) = l.length(m.len());
                 let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
                 let bytes = m.bytes()?;
-                alloc_and_fill(mmapcore::RKind::Logical, sel.len(), |out| match out {
+                stage.fill(mmapcore::RKind::Logical, sel.len(), |out| match out {
                     mmapcore::codec::OutBuf::Logical(o) => {
                         bits::extract(endian, bytes, &sel, o);
                         Ok(())
@@ -317,19 +351,22 @@ fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
                     strings::extract_char(&c, Geometry::dense(size), bytes, &sel, set);
                     Ok(())
                 })
+                .map(Filled::Vector)
             }
             Layout::CString => with_index(&m, &ix, |c| {
                 let sel = mmapcore::index::resolve(index_arg(&i)?, c.len())?;
                 let bytes = m.bytes()?;
-                strings_out(sel.len(), |set| c.extract(bytes, &sel, set))
+                strings_out(sel.len(), |set| c.extract(bytes, &sel, set)).map(Filled::Vector)
             }),
             Layout::Struct(r) => {
                 let sel = mmapcore::index::resolve(index_arg(&i)?, r.count(m.len()))?;
                 let fields = r.select_fields(index_arg(&j)?)?;
-                struct_columns(&r, &m, &sel, &fields)
+                struct_columns(&r, &m, &sel, &fields).map(Filled::Vector)
             }
         }
-    })())
+    })();
+    // The mapping and the selection are gone: R may allocate now.
+    finish(filled.map(|f| stage.to_robj(f)))
 }
 
 /// `m[i] <- value` (and `m[i, j] <- value` for struct, where `value` is a list
@@ -412,7 +449,8 @@ fn sep_byte(sep: &str) -> mmapcore::Result<u8> {
 }
 
 fn open_csv(path: &str) -> mmapcore::Result<Mapping> {
-    Mapping::open(Path::new(path), &MapOptions { prot: PROT_READ, ..MapOptions::default() })
+    let opts = MapOptions { prot: PROT_READ, ..MapOptions::default() };
+    open_retrying_after_gc(|| Mapping::open(Path::new(path), &opts))
 }
 
 /// The first record's fields and where the next record starts.

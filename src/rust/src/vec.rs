@@ -5,12 +5,12 @@ use std::path::Path;
 use extendr_api::prelude::*;
 use extendr_api::Robj;
 
-use mmapcore::codec::{OutBuf, ReplaceReport};
+use mmapcore::codec::ReplaceReport;
 use mmapcore::map::{Advice, MapOptions, Mapping, Replacement};
 use mmapcore::vector::View;
-use mmapcore::{MmError, RKind};
+use mmapcore::MmError;
 
-use crate::conv::{alloc_and_fill, dtype, finish, in_buf, index_arg, list_of, whole};
+use crate::conv::{dtype, finish, in_buf, index_arg, open_retrying_after_gc, whole, Stage};
 use crate::handle::{self, State};
 
 fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<MapOptions> {
@@ -27,7 +27,7 @@ fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<Map
 fn mm_open_(path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
     let h = handle::empty_handle();
     let attached = options(off, len, prot, private)
-        .and_then(|o| Mapping::open(Path::new(path), &o))
+        .and_then(|o| open_retrying_after_gc(|| Mapping::open(Path::new(path), &o)))
         .and_then(|map| handle::attach(&h, map));
     finish(attached.map(|_| h))
 }
@@ -40,7 +40,8 @@ fn mm_attach_(h: Robj, path: &str, off: f64, len: f64, prot: i32, private: bool)
             return Err(MmError::Type("internal: the handle is already attached".into()));
         }
         handle::prepare(&h)?;
-        let map = Mapping::open(Path::new(path), &options(off, len, prot, private)?)?;
+        let opts = options(off, len, prot, private)?;
+        let map = open_retrying_after_gc(|| Mapping::open(Path::new(path), &opts))?;
         handle::attach(&h, map)
     })();
     finish(attached.map(|_| Robj::from(true)))
@@ -94,32 +95,33 @@ fn mm_length_(h: Robj, spec: Robj) -> Robj {
 
 #[extendr]
 fn mm_extract_(h: Robj, spec: Robj, i: Robj) -> Robj {
-    finish((|| {
+    let mut stage = Stage::new();
+    let filled = (|| {
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
         let v = View::new(&m, &t);
         let sel = v.select(index_arg(&i)?)?;
-        alloc_and_fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))
-    })())
+        stage.fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))
+    })();
+    // The mapping and the selection are gone: R may allocate now.
+    finish(filled.map(|f| stage.to_robj(f)))
 }
 
 #[extendr]
 fn mm_extract_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64) -> Robj {
-    finish((|| {
+    let mut stage = Stage::new();
+    let filled = (|| {
         let m = handle::mapping(&h)?;
         let t = dtype(&spec)?;
         let v = View::new(&m, &t);
         let (sel, nr, nc) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
-        let values = alloc_and_fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))?;
-        let dims = alloc_and_fill(RKind::Double, 2, |out| match out {
-            OutBuf::Double(d) => {
-                d.copy_from_slice(&[nr as f64, nc as f64]);
-                Ok(())
-            }
-            _ => Err(MmError::Type("internal: dims are doubles".into())),
-        })?;
-        list_of(None, &[values, dims])
-    })())
+        Ok((stage.fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))?, nr as f64, nc as f64))
+    })();
+    // The mapping and the selection are gone: R may allocate now.
+    finish(filled.map(|(f, nr, nc)| {
+        let values = stage.to_robj(f);
+        Robj::from(List::from_values([values, Robj::from([nr, nc])]))
+    }))
 }
 
 fn report(r: mmapcore::Result<ReplaceReport>) -> Robj {
@@ -206,7 +208,7 @@ fn mm_create_(path: &str, bytes: f64) -> Robj {
 /// calls `mm_commit_`, or deletes `temp` on failure.
 #[extendr]
 fn mm_replacement_(target: &str, bytes: f64) -> Robj {
-    let r = whole(bytes, "bytes").and_then(|b| Replacement::create(Path::new(target), b));
+    let r = whole(bytes, "bytes").and_then(|b| open_retrying_after_gc(|| Replacement::create(Path::new(target), b)));
     finish(r.map(|r| {
         let paths = [r.temp.to_string_lossy().into_owned(), r.dest.to_string_lossy().into_owned()];
         Robj::from(paths.to_vec())

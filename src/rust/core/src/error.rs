@@ -47,6 +47,12 @@ pub enum MmError {
 }
 
 impl MmError {
+    /// Whether opening a file failed because the process (or the system) has
+    /// no file descriptor left: each live mapping keeps one open.
+    pub fn is_out_of_descriptors(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
+    }
+
     /// The R condition class, most specific first; `mmap_error` is added by R.
     pub fn class(&self) -> &'static str {
         match self {

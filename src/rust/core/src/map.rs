@@ -292,7 +292,7 @@ impl Replacement {
     /// that writing them through a mapping cannot hit a full disk. `target`
     /// may not exist yet; if it is a symlink, the file it points to is replaced.
     pub fn create(target: &Path, len: u64) -> Result<Replacement> {
-        let (dest, old) = match std::fs::metadata(target) {
+        let dest = match std::fs::metadata(target) {
             Ok(meta) => {
                 if let Some(kind) = os::unmappable_kind(&meta) {
                     return Err(MmError::NotRegular { path: target.to_path_buf(), kind });
@@ -300,9 +300,9 @@ impl Replacement {
                 if !os::may_write(target) {
                     return Err(MmError::ReadOnly(target.to_path_buf()));
                 }
-                (std::fs::canonicalize(target).map_err(|e| io_err("resolve", target, e))?, Some(meta))
+                std::fs::canonicalize(target).map_err(|e| io_err("resolve", target, e))?
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => (target.to_path_buf(), None),
+            Err(e) if e.kind() == ErrorKind::NotFound => target.to_path_buf(),
             Err(e) => return Err(io_err("stat", target, e)),
         };
         let dir = match dest.parent() {
@@ -314,21 +314,18 @@ impl Replacement {
         }
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "mmap".into());
         let (temp, file) = create_unique(&dir, &name)?;
-        let ready = (|| {
-            if let Some(meta) = &old {
-                file.set_permissions(meta.permissions()).map_err(|e| io_err("chmod", &temp, e))?;
-            }
-            os::reserve(&file, len).map_err(|e| io_err("reserve disk space for", &temp, e))
-        })();
-        if let Err(e) = ready {
+        if let Err(e) = os::reserve(&file, len).map_err(|e| io_err("reserve disk space for", &temp, e)) {
             let _ = std::fs::remove_file(&temp);
             return Err(e);
         }
         Ok(Replacement { temp, dest })
     }
 
-    /// Renames the finished file over `dest`.
+    /// Renames the finished file over `dest`, which keeps its permissions.
     pub fn commit(&self) -> Result<()> {
+        if let Ok(old) = std::fs::metadata(&self.dest) {
+            std::fs::set_permissions(&self.temp, old.permissions()).map_err(|e| io_err("chmod", &self.temp, e))?;
+        }
         std::fs::rename(&self.temp, &self.dest).map_err(|e| io_err("rename", &self.dest, e))
     }
 }
@@ -509,6 +506,23 @@ mod tests {
         assert!(matches!(create_file(dir.path(), 1), Err(MmError::NotRegular { .. })));
         assert!(matches!(create_file(&dir.path().join("no/such/dir/x"), 1), Err(MmError::NotFound(_))));
         assert!(same_file(&real, &link).unwrap());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        create_file(&real, 3).unwrap();
+        assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
         assert!(!same_file(&real, &dir.path().join("missing")).unwrap());
+    }
+
+    #[test]
+    fn a_file_the_disk_cannot_hold_is_an_error_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.bin");
+        std::fs::write(&path, [9u8; 4]).unwrap();
+        let err = Replacement::create(&path, 1 << 60).unwrap_err();
+        assert_eq!(err.class(), "mmap_error_io");
+        assert!(err.to_string().contains("reserve disk space"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("huge.bin")]);
+        assert_eq!(std::fs::read(&path).unwrap(), [9u8; 4]);
     }
 }

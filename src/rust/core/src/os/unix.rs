@@ -136,6 +136,7 @@ pub fn pseudo_filesystem(_file: &std::fs::File) -> Option<&'static str> {
 
 /// Allocates `len` bytes of disk for `file`, so that later writes through a
 /// mapping cannot fail with SIGBUS on a full disk.
+#[cfg(target_os = "linux")]
 pub fn reserve(file: &std::fs::File, len: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
@@ -150,6 +151,12 @@ pub fn reserve(file: &std::fs::File, len: u64) -> io::Result<()> {
         libc::EOPNOTSUPP | libc::EINVAL => file.set_len(len as u64),
         e => Err(io::Error::from_raw_os_error(e)),
     }
+}
+
+/// Without posix_fallocate (macOS), the file is sized but left sparse.
+#[cfg(not(target_os = "linux"))]
+pub fn reserve(file: &std::fs::File, len: u64) -> io::Result<()> {
+    file.set_len(len)
 }
 
 /// Whether the current user may write `path` (root may write anything).
