@@ -25,6 +25,15 @@ mm_replace_ <- function(h, spec, i, value, int64) .Call(wrap__mm_replace_, h, sp
 
 mm_replace_matrix_ <- function(h, spec, i, j, nrow, ncol, value, int64) .Call(wrap__mm_replace_matrix_, h, spec, i, j, nrow, ncol, value, int64)
 
+# `m[cbind(i, j)]`: the 1-based linear positions of the cells the rows of the
+# numeric matrix `cells` name (NA for an NA cell), for `m[i]` to use.
+mm_cells_ <- function(cells, nrow, ncol) .Call(wrap__mm_cells_, cells, nrow, ncol)
+
+# `m[i, j]` as linear 1-based positions (NA for an NA cell) and the result's
+# dims, for layouts read element by element (bits, char). With `values >= 0`,
+# the rules of `m[i, j] <- value` with that many values apply too.
+mm_matrix_positions_ <- function(i, j, nrow, ncol, values) .Call(wrap__mm_matrix_positions_, i, j, nrow, ncol, values)
+
 mm_msync_ <- function(h, asynchronous) .Call(wrap__mm_msync_, h, asynchronous)
 
 mm_mprotect_ <- function(h, prot) .Call(wrap__mm_mprotect_, h, prot)
@@ -88,6 +97,8 @@ exm_madvise_ <- function(x, advice) .Call(wrap__exm_madvise_, x, advice)
 exm_stats_ <- function() .Call(wrap__exm_stats_)
 
 # `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
+# `spec` is any type spec but struct; for cstring it carries the mapping's
+# offset table as `cindex` (rebuilt here when absent or stale).
 mm_compare_ <- function(h, spec, op, value, int64) .Call(wrap__mm_compare_, h, spec, op, value, int64)
 
 # Bytes per element (NA for cstring) and, for struct, the fields' offsets.

@@ -19,7 +19,6 @@ test_that("struct() lays out fields and reports its size", {
 
 test_that("struct() refuses bad layouts", {
   expect_error(struct(), class = "mmap_error_type")
-  expect_error(struct(int32()), class = "mmap_error_type", regexp = "no name")
   expect_error(struct(a = int32(), a = int8()), class = "mmap_error_type", regexp = "twice")
   expect_error(struct(a = real64(), bytes = 4), class = "mmap_error_type", regexp = "too small")
   expect_error(struct(a = cstring()), class = "mmap_error_type", regexp = "fixed-width")
