@@ -69,13 +69,6 @@ NULL
 `[[<-.mmap` <- function(x, i, j, ..., value) {
   subscripts <- nargs() - 2L
   d <- .subset2(x, "dim")
-  if (!inherits(.subset2(x, "mode"), "struct")) {
-    if (length(value) == 0L) mmap_abort("replacement has length zero", "mmap_error_value")
-    if (length(value) > 1L) {
-      mmap_abort(sprintf("more elements supplied than there are to replace: m[[i]] <- value takes one value, not %d.",
-                         length(value)), "mmap_error_value")
-    }
-  }
   if (subscripts == 2L && length(d) == 2L) {
     pos <- (one_position(j, d[2]) - 1) * d[1] + one_position(i, d[1])
   } else if (subscripts == 1L) {
@@ -83,8 +76,12 @@ NULL
   } else {
     mmap_abort("incorrect number of subscripts: m[[i]] <- value writes one element.", "mmap_error_bounds")
   }
-  if (is.na(pos)) {
-    mmap_abort("[[ ]] with missing subscript: m[[NA]] <- value names no element.", "mmap_error_bounds")
+  if (!inherits(.subset2(x, "mode"), "struct")) {
+    if (length(value) == 0L) mmap_abort("replacement has length zero", "mmap_error_value")
+    if (length(value) > 1L) {
+      mmap_abort(sprintf("more elements supplied than there are to replace: m[[i]] <- value takes one value, not %d.",
+                         length(value)), "mmap_error_value")
+    }
   }
   x[pos] <- value
   x
@@ -233,7 +230,10 @@ as.matrix.mmap <- function(x, ...) as.matrix(x[], ...)
 
 #' @rdname mmap-generics
 #' @export
-as.data.frame.mmap <- function(x, ...) as.data.frame(x[], ...)
+as.data.frame.mmap <- function(x, ..., nm = deparse1(substitute(x))) {
+  values <- x[]
+  if (is.list(values)) as.data.frame(values, ...) else as.data.frame(values, ..., nm = nm)
+}
 
 #' @rdname mmap-generics
 #' @export
@@ -258,6 +258,7 @@ rbind.mmap <- function(..., deparse.level = 1) {
 
 #' @rdname mmap-generics
 #' @param current Compared with `target[]`.
+#' @param nm Column name, as for [as.data.frame()] of a vector.
 #' @export
 all.equal.mmap <- function(target, current, ...) {
   all.equal(target[], if (inherits(current, "mmap")) current[] else current, ...)

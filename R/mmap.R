@@ -291,7 +291,10 @@ flag_names <- function(e, env) {
   if (is.call(e) && identical(e[[1L]], as.name("|"))) {
     return(c(flag_names(e[[2L]], env), flag_names(e[[3L]], env)))
   }
-  if (is.name(e) && as.character(e) %in% names(flag_values)) return(as.character(e))
+  # A bare name is a flag unless it names a variable (then its value is used).
+  if (is.name(e) && (as.character(e) %in% names(flag_values) || !exists(as.character(e), envir = env))) {
+    return(as.character(e))
+  }
   value <- if (is.character(e)) e else eval(e, env)
   if (!is.character(value)) {
     mmap_abort(sprintf("`...` must be flag names such as \"PROT_READ\" or PROT_READ | PROT_WRITE, not %s.",
