@@ -1,11 +1,25 @@
 #' Extract or replace elements of a mapping
 #'
-#' `m[i]` reads and `m[i] <- value` writes, with R's index forms: missing
-#' (all), positive, negative (exclusion), logical (recycled) and doubles past
-#' 2^31; zeros are dropped. An index past the end is an error (a mapping has a
-#' fixed length). An `NA` index gives `NA` when extracting and is an error when
-#' replacing. Values are recycled as in R. With `dim(m) <- c(nr, nc)`,
-#' `m[i, j]` indexes in R's column-major order; `m[k]` stays a linear index.
+#' `m[i]` reads and `m[i] <- value` writes, with exactly base R's index
+#' rules: missing (all), positive, negative (exclusion), logical (recycled),
+#' doubles (truncated toward zero first, so `-0.5` is `0`) and doubles past
+#' 2^31; zeros are dropped; `NA`, `NaN` and `-Inf` are `NA` indices. An `NA`
+#' index gives `NA` when extracting; when replacing it is skipped for a
+#' single value and an error for several, as in base R. Values are recycled
+#' as in R (with its warning when uneven). With `dim(m) <- c(nr, nc)`,
+#' `m[i, j]` indexes in R's column-major order (there, uneven recycling is an
+#' error, as in R), `m[k]` stays a linear index and a two-column numeric
+#' matrix `m[cbind(i, j)]` selects cells. More subscripts than that are base
+#' R's "incorrect number of dimensions" / "incorrect number of subscripts"
+#' errors.
+#'
+#' One deliberate difference: a mapping has a fixed length, so an index past
+#' the end (a position above `length(m)`, `Inf`, a logical index with `TRUE`
+#' past the end, or any logical index longer than the mapping in `m[i] <-
+#' value`) is an error of class `mmap_error_bounds`, where base R reads `NA`
+#' or extends the vector. Every failed replacement leaves the file unchanged.
+#' Runs `a:b` are copied in bulk once every element is checked to be one more
+#' than the last (a sorted index with ties is not a run).
 #'
 #' @param x An `mmap` object.
 #' @param i,j Indices.

@@ -143,6 +143,18 @@ pub fn resolve_assign(arg: IndexArg<'_>, n: u64, values: usize) -> Result<Select
     assignable(resolve(arg, n)?, values, false)
 }
 
+/// `m[i] <- list(...)` on records, one value vector per column: each column
+/// follows R's rules for its own values (an empty one with any position, NA
+/// included, is an error; NA positions need every column to have one value).
+pub fn resolve_assign_columns(arg: IndexArg<'_>, n: u64, values: &[usize]) -> Result<Selection> {
+    let narrowest = values.iter().copied().min().unwrap_or(0);
+    let widest = values.iter().copied().max().unwrap_or(0);
+    if narrowest == 0 {
+        resolve_assign(arg, n, 0)?;
+    }
+    resolve_assign(arg, n, widest)
+}
+
 /// R's checks on the positions of an assignment, before anything is written.
 /// `matrix` is `x[i, j] <- value`, where uneven recycling is an error rather
 /// than a warning.
@@ -154,7 +166,7 @@ pub fn assignable(sel: Selection, values: usize, matrix: bool) -> Result<Selecti
     if values == 0 {
         return Err(MmError::Value("replacement has length zero".into()));
     }
-    if matrix && n % values != 0 {
+    if matrix && !n.is_multiple_of(values) {
         return Err(MmError::Value(
             "number of items to replace is not a multiple of replacement length".into(),
         ));
@@ -498,6 +510,15 @@ mod tests {
         assert_eq!(pos(resolve_assign(IndexArg::Int(&[2, R_NA_INT]), 4, 1).unwrap()), vec![1]);
         assert!(resolve_matrix_assign(IndexArg::Missing, IndexArg::Int(&[1]), 2, 2, 3).is_err());
         assert!(resolve_matrix_assign(IndexArg::Logical(&[1, 1, 1]), IndexArg::Missing, 2, 2, 1).is_err());
+    }
+
+    #[test]
+    fn record_columns_each_follow_r() {
+        // m[c(FALSE, NA), ] <- list(5L, character()): the empty column is R's error.
+        assert!(resolve_assign_columns(IndexArg::Logical(&[0, R_NA_INT]), 4, &[1, 0]).is_err());
+        assert!(resolve_assign_columns(IndexArg::Int(&[2, R_NA_INT]), 4, &[1, 2]).is_err());
+        assert_eq!(pos(resolve_assign_columns(IndexArg::Int(&[2, R_NA_INT]), 4, &[1, 1]).unwrap()), vec![1]);
+        assert!(resolve_assign_columns(IndexArg::Int(&[]), 4, &[0, 3]).unwrap().is_empty());
     }
 
     #[test]
