@@ -230,9 +230,13 @@ as.matrix.mmap <- function(x, ...) as.matrix(x[], ...)
 
 #' @rdname mmap-generics
 #' @export
-as.data.frame.mmap <- function(x, ..., nm = deparse1(substitute(x))) {
+as.data.frame.mmap <- function(x, row.names = NULL, optional = FALSE, ..., nm = deparse1(substitute(x))) {
   values <- x[]
-  if (is.list(values)) as.data.frame(values, ...) else as.data.frame(values, ..., nm = nm)
+  if (is.list(values)) {
+    as.data.frame(values, row.names = row.names, optional = optional, ...)
+  } else {
+    as.data.frame(values, row.names = row.names, optional = optional, ..., nm = nm)
+  }
 }
 
 #' @rdname mmap-generics
@@ -259,6 +263,8 @@ rbind.mmap <- function(..., deparse.level = 1) {
 #' @rdname mmap-generics
 #' @param current Compared with `target[]`.
 #' @param nm Column name, as for [as.data.frame()] of a vector.
+#' @param row.names,optional As for [as.data.frame()].
+#' @param name The field `$<-` would set (an error: fields are not set this way).
 #' @export
 all.equal.mmap <- function(target, current, ...) {
   all.equal(target[], if (inherits(current, "mmap")) current[] else current, ...)
@@ -273,5 +279,10 @@ Math.mmap <- function(x, ...) {
 }
 
 #' @rdname mmap-generics
+#' @param z An `mmap` object.
 #' @export
-Complex.mmap <- Math.mmap
+Complex.mmap <- function(z) {
+  mmap_abort(sprintf(
+    "`%s` is not defined for mmap objects: extract the values first, e.g. %s(m[]).",
+    .Generic, .Generic), c("mmap_error_op", "mmap_error_type"), call = sys.call(-1))
+}
