@@ -79,7 +79,8 @@ NULL
   mode <- .subset2(x, "mode")
   d <- .subset2(x, "dim")
   subscripts <- nargs() - 2L
-  check_subscripts(subscripts, d, mode, "incorrect number of subscripts")
+  # Base R says "subscripts" here; the problem is the same as for `[`.
+  check_subscripts(subscripts, d, mode, "incorrect number of subscripts (incorrect number of dimensions)")
   hook <- .subset2(x, "replaceFUN")
   if (!is.null(hook)) value <- hook(value)
   # Strings and records take factor labels; numbers and bits never guess.
