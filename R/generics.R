@@ -9,8 +9,7 @@
 #' These work on the values, exactly as on `m[]`: `as.list()` (so `lapply()`,
 #' `sapply()`, `Map()`, `Reduce()`, `Filter()`), `unlist()`, `c()`, `rep()`,
 #' `rev()`, `sort()`, `order()` (through `xtfrm()`), `rank()`, `unique()`,
-#' `duplicated()`, `anyDuplicated()`, `%in%` and `match()` (through
-#' `mtfrm()`), `table()`, `median()`, `quantile()`, `format()`,
+#' `duplicated()`, `anyDuplicated()`, `table()`, `median()`, `quantile()`, `format()`,
 #' `toString()`, `as.character()`, `as.integer()`, `as.double()`,
 #' `as.numeric()`, `as.logical()`, `as.complex()`, `as.raw()`, `as.matrix()`,
 #' `as.data.frame()`, `t()`, `diff()`, `cbind()`, `rbind()` and
@@ -19,9 +18,9 @@
 #' Elementwise mathematics (`abs()`, `round()`, `cumsum()`, `log()`, ...) is
 #' an error of class `mmap_error_op`, as arithmetic is (see [Ops.mmap]):
 #' extract first, `abs(m[])`. Functions that cannot dispatch on a class,
-#' such as `for (v in m)`, `nchar(m)` or `which(m)`, are errors too (base
-#' R's own, since the object is not a vector); use `m[]`, e.g.
-#' `for (v in m[])`.
+#' such as `for (v in m)`, `nchar(m)`, `which(m)`, `match()` and `%in%`, are
+#' errors too (base R's own, since the object is not a vector); use `m[]`,
+#' e.g. `for (v in m[])`, `m[] %in% v` (or, for one value, `m == v`).
 #'
 #' @param x,target An `mmap` object.
 #' @param i,j Positions: one each.
@@ -161,10 +160,6 @@ sort.mmap <- function(x, decreasing = FALSE, ...) sort(x[], decreasing = decreas
 #' @rdname mmap-generics
 #' @export
 xtfrm.mmap <- function(x) xtfrm(x[])
-
-#' @rdname mmap-generics
-#' @export
-mtfrm.mmap <- function(x) mtfrm(x[])
 
 #' @rdname mmap-generics
 #' @param incomparables As for [unique()].

@@ -125,6 +125,8 @@ test_that("what cannot work on a mapping is an error, never its fields", {
   expect_error(for (v in m) NULL)
   expect_error(nchar(m))
   expect_error(which(m))
+  expect_error(m %in% 1.5)
+  expect_error(match(1.5, m))
   expect_error(abs(m), "abs\\(m\\[\\]\\)", class = "mmap_error_op")
   expect_error(cumsum(m), class = "mmap_error_op")
   expect_error(round(m), class = "mmap_error_op")
