@@ -35,6 +35,10 @@
 #' m[11:12] <- c(0, NA)
 #' dim(m) <- c(3, 4)
 #' m[2, ]
+#' m[cbind(c(1, 3), c(2, 4))]   # cells (1, 2) and (3, 4)
+#' m[sort(c(3, 1, 1))]          # ties stay ties
+#' m[-Inf]                      # an NA index, as in base R
+#' try(m[Inf])                  # past the end: an error
 #' munmap(m)
 #' @name subset
 NULL
