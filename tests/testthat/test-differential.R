@@ -155,7 +155,7 @@ gen_value <- function(pool, selected) {
 
 # One mapping, `count` generated expressions for `[` and as many for `[<-`.
 # Returns the number of expressions run and the first failures.
-differential <- function(m, pool, count, fields = NULL) {
+differential <- function(m, pool, count, fields = NULL, writable = TRUE) {
   failures <- character()
   fail <- function(call, what) {
     if (length(failures) < 8L) failures <<- c(failures, paste0(paste(deparse(call), collapse = " "), ": ", what))
@@ -168,7 +168,7 @@ differential <- function(m, pool, count, fields = NULL) {
   # Extents for past_end(): a struct's j picks fields, which always exist here.
   extents <- if (!is.null(fields)) c(n, length(fields)) else d
   runs <- 0L
-  for (step in seq_len(2L * count)) {
+  for (step in seq_len(if (writable) 2L * count else count)) {
     assign <- step > count
     g <- gen_call(n, d, assign, fields)
     selected <- 1L
@@ -298,6 +298,11 @@ test_that("every index expression gives base R's answer, for every type and layo
   a <- differential(cm, char_pool, (per_type * 3L) %/% 2L)
   counts["char(3)"] <- a$runs
   expect_identical(a$failures, character(), label = "char(3)")
+  # cstring (read-only): `[` through the offset table.
+  cs <- local_mmap(sample(c(char_pool, "a longer string"), 12L, TRUE), mode = cstring())
+  a <- differential(cs, NULL, per_type * 3L, writable = FALSE)
+  counts["cstring"] <- a$runs
+  expect_identical(a$failures, character(), label = "cstring")
   # struct rows: every column indexed as base R indexes that column.
   df <- data.frame(a = sample(c(1:5, NA), 12L, TRUE), b = rnorm(12L), c = sample(char_pool, 12L, TRUE))
   sm <- local_mmap(df, mode = struct(a = int32(), b = real64(), c = char(3)))
