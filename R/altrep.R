@@ -48,7 +48,7 @@ as.altrep <- function(x) {
 #' @param na.rm Drop `NA`s first.
 #' @export
 Summary.mmap <- function(..., na.rm = FALSE) {
-  args <- lapply(list(...), function(a) if (is.mmap(a)) as.altrep(a) else a)
+  args <- lapply(list(...), function(a) if (inherits(a, "mmap")) as.altrep(a) else a)
   do.call(.Generic, c(args, na.rm = na.rm))
 }
 

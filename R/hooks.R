@@ -46,7 +46,7 @@ replaceFUN <- function(x) {
 `replaceFUN<-` <- function(x, value) set_hook(x, "replaceFUN", value)
 
 check_mmap <- function(x, call = sys.call(-1)) {
-  if (!is.mmap(x)) {
+  if (!inherits(x, "mmap")) {
     mmap_abort(sprintf("`x` must be an mmap object, not %s.", describe(x)), "mmap_error_type", call = call)
   }
 }
@@ -58,11 +58,7 @@ set_hook <- function(x, which, value) {
     mmap_abort(sprintf("`value` must be a function or NULL, not %s.", describe(value)),
                "mmap_error_type", call = call)
   }
-  cls <- class(x)
-  x <- unclass(x)
-  x[which] <- list(value)
-  class(x) <- cls
-  x
+  do.call(mmap_set, c(list(x), stats::setNames(list(value), which)))
 }
 
 #' Missing values of a mapping

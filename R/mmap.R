@@ -88,7 +88,7 @@ mmap <- function(file, mode = int32(), extractFUN = NULL, replaceFUN = NULL,
   bytes <- rs(mm_info_(handle))$bytes
   m <- new_mmap(handle, path, mode, endian, as.double(off), bytes, prot, private,
                 extractFUN, replaceFUN)
-  if (inherits(mode, "cstring")) m[["cindex"]] <- rs(mm_cindex_(handle))
+  if (inherits(mode, "cstring")) m <- mmap_set(m, cindex = rs(mm_cindex_(handle)))
   trailing <- length_info(m, handle)[2]
   if (trailing > 0) {
     warning(sprintf("%s: %d trailing byte%s of '%s' do not make a whole %s element and are left out",
@@ -100,12 +100,28 @@ mmap <- function(file, mode = int32(), extractFUN = NULL, replaceFUN = NULL,
 
 new_mmap <- function(handle, file, mode, endian, off, bytes, prot, private,
                      extractFUN = NULL, replaceFUN = NULL, dim = NULL) {
-  structure(
-    list(handle = handle, file = file, mode = mode, endian = endian, off = off,
-         bytes = bytes, prot = prot, private = private, extractFUN = extractFUN,
-         replaceFUN = replaceFUN, dim = dim),
-    class = "mmap"
-  )
+  mmap_object(list(handle = handle, file = file, mode = mode, endian = endian, off = off,
+                   bytes = bytes, prot = prot, private = private, extractFUN = extractFUN,
+                   replaceFUN = replaceFUN, dim = dim))
+}
+
+# An mmap object is an environment of fields, not a list: base R code that
+# does not dispatch (`for`, nchar(), is.list(), which.max(), ...) then fails
+# instead of walking the fields as if they were the values. It is never
+# modified in place: mmap_set() returns a new object, so `m2 <- m;
+# dim(m2) <- ...` leaves `m` as it was. Internal code reads fields with
+# .subset2(x, name), which works on environments (and on the lists older
+# versions saved with saveRDS()).
+mmap_object <- function(fields, class = "mmap") {
+  structure(list2env(fields, envir = new.env(parent = emptyenv())), class = class)
+}
+
+# A copy of `x` with some fields changed (a NULL value keeps the field, as NULL).
+mmap_set <- function(x, ...) {
+  changes <- list(...)
+  fields <- if (is.environment(x)) as.list.environment(x, all.names = TRUE) else unclass(x)
+  fields[names(changes)] <- changes
+  mmap_object(fields, class = class(x))
 }
 
 check_endian <- function(endian, call = sys.call(-1)) {
@@ -137,7 +153,7 @@ spec_of <- function(x) {
 
 # The live handle of `x`, re-mapping the file after readRDS().
 handle_of <- function(x, call = sys.call(-1)) {
-  if (!is.mmap(x)) {
+  if (!inherits(x, "mmap")) {
     mmap_abort(sprintf("`x` must be an mmap object, not %s.", describe(x)), "mmap_error_type",
                call = call)
   }
@@ -165,7 +181,9 @@ handle_of <- function(x, call = sys.call(-1)) {
 #' zero-copy view or the pool stays mapped until they let go.
 #'
 #' @param x An `mmap` object.
-#' @return `munmap()`: invisibly, `TRUE` if `x` was mapped. `is.mmap()`: a logical.
+#' @return `munmap()`: invisibly, `TRUE` if `x` was mapped. `is.mmap()`:
+#'   `TRUE` for an `mmap` object that is still usable, `FALSE` for anything
+#'   else and, as in CRAN's mmap, for one released with `munmap()`.
 #' @examples
 #' m <- as.mmap(1:10)
 #' is.mmap(m)
@@ -173,7 +191,7 @@ handle_of <- function(x, call = sys.call(-1)) {
 #' try(m[1])
 #' @export
 munmap <- function(x) {
-  if (!is.mmap(x)) {
+  if (!inherits(x, "mmap")) {
     mmap_abort(sprintf("`x` must be an mmap object, not %s.", describe(x)), "mmap_error_type")
   }
   invisible(rs(mm_close_(.subset2(x, "handle"))))
@@ -181,7 +199,7 @@ munmap <- function(x) {
 
 #' @rdname munmap
 #' @export
-is.mmap <- function(x) inherits(x, "mmap")
+is.mmap <- function(x) inherits(x, "mmap") && mmap_state(x) != "unmapped"
 
 #' Convert an R vector to a mapped file
 #'
@@ -305,22 +323,43 @@ length.mmap <- function(x) {
 #' Combines named flags into the integer the system call takes.
 #'
 #' @param ... Flag names as strings, e.g. `"PROT_READ"`, `"MAP_SHARED"`,
-#'   `"MS_SYNC"`, `"MADV_RANDOM"`.
+#'   `"MS_SYNC"`, `"MADV_RANDOM"`; as in CRAN's mmap also unquoted and joined
+#'   with `|`: `mmapFlags(PROT_READ | PROT_WRITE)`.
 #' @return An integer (the bitwise OR of the flags).
 #' @examples
 #' mmapFlags("PROT_READ", "PROT_WRITE")
+#' mmapFlags(PROT_READ | PROT_WRITE)
 #' @export
 mmapFlags <- function(...) {
-  names <- unlist(list(...), use.names = FALSE)
-  if (!is.character(names)) {
-    mmap_abort("`...` must be flag names given as strings, such as \"PROT_READ\".", "mmap_error_type")
-  }
+  env <- parent.frame()
+  exprs <- as.list(substitute(list(...)))[-1L]
+  names <- unlist(lapply(exprs, flag_names, env = env), use.names = FALSE)
   unknown <- setdiff(names, names(flag_values))
   if (length(unknown)) {
     mmap_abort(sprintf("unknown flag%s: %s.", if (length(unknown) > 1) "s" else "",
                        paste(unknown, collapse = ", ")), "mmap_error_type")
   }
   Reduce(bitwOr, flag_values[names], 0L)
+}
+
+# Flag names in one argument of mmapFlags(): a string ("PROT_READ", or
+# "PROT_READ | PROT_WRITE"), a flag written as a bare name (PROT_READ), names
+# joined with `|` (PROT_READ | PROT_WRITE), as CRAN's mmap accepts, or any
+# expression giving strings.
+flag_names <- function(e, env) {
+  if (is.call(e) && identical(e[[1L]], as.name("|"))) {
+    return(c(flag_names(e[[2L]], env), flag_names(e[[3L]], env)))
+  }
+  # A bare name is a flag unless it names a variable (then its value is used).
+  if (is.name(e) && (as.character(e) %in% names(flag_values) || !exists(as.character(e), envir = env))) {
+    return(as.character(e))
+  }
+  value <- if (is.character(e)) e else eval(e, env)
+  if (!is.character(value)) {
+    mmap_abort(sprintf("`...` must be flag names such as \"PROT_READ\" or PROT_READ | PROT_WRITE, not %s.",
+                       describe(value)), "mmap_error_type", call = sys.call(-2))
+  }
+  trimws(unlist(strsplit(value, "|", fixed = TRUE)))
 }
 
 flag_values <- c(
@@ -354,6 +393,7 @@ flag_values <- c(
 #' pagesize()
 #' @export
 msync <- function(x, flags = mmapFlags("MS_ASYNC")) {
+  check_flags(flags)
   asynchronous <- bitwAnd(as.integer(flags), mmapFlags("MS_SYNC")) == 0L
   rs(mm_msync_(handle_of(x), asynchronous))
   invisible(x)
@@ -362,7 +402,19 @@ msync <- function(x, flags = mmapFlags("MS_ASYNC")) {
 #' @rdname msync
 #' @export
 mprotect <- function(x, prot) {
-  rs(mm_mprotect_(handle_of(x), as.integer(prot)))
+  handle <- handle_of(x)
+  check_flags(prot)
+  rs(mm_mprotect_(handle, as.integer(prot)))
+  invisible(x)
+}
+
+# A flags argument: one whole number from mmapFlags().
+check_flags <- function(x, arg = deparse(substitute(x)), call = sys.call(-1)) {
+  ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && x >= 0 && x == trunc(x) && x <= .Machine$integer.max
+  if (!ok) {
+    mmap_abort(sprintf("`%s` must be a single flag value from mmapFlags(), not %s.", arg, describe(x)),
+               "mmap_error_type", call = call)
+  }
   invisible(x)
 }
 

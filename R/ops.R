@@ -86,12 +86,12 @@ mmap_ops <- function(op, e1, e2, unary = FALSE, call = sys.call(-1)) {
     mmap_abort(sprintf("`%s` needs two operands.", op), c("mmap_error_op", "mmap_error_type"),
                call = call)
   }
-  if (is.mmap(e1) && is.mmap(e2)) {
+  if (inherits(e1, "mmap") && inherits(e2, "mmap")) {
     mmap_abort(sprintf(
       "cannot compare two mappings with `%s`: compare a mapping with a single value, or extract one of them (m[]).",
       op), c("mmap_error_op", "mmap_error_type"), call = call)
   }
-  if (is.mmap(e1)) {
+  if (inherits(e1, "mmap")) {
     x <- e1
     value <- e2
   } else {

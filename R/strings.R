@@ -18,7 +18,9 @@
 #' [as.mmap()] of a character vector creates a cstring mapping by default.
 #'
 #' `cstring.MaxWidth()` is the widest string in bytes: of a cstring or
-#' char mapping, or of a character vector. `make.fixedwidth()` pads strings
+#' char mapping, or of a character vector. Without an argument it returns
+#' 65534, the fixed limit CRAN's mmap reported (this package has no such
+#' limit; the value is kept for code written for CRAN's package). `make.fixedwidth()` pads strings
 #' with spaces to a common width (by default the widest), the layout of
 #' fixed-width text files; a string wider than `width` is an error.
 #'
@@ -59,6 +61,8 @@ char <- function(n, nul = TRUE, na = NULL) {
   if (!is.logical(nul) || length(nul) != 1L || is.na(nul)) {
     mmap_abort(sprintf("`nul` must be TRUE or FALSE, not %s.", describe(nul)), "mmap_error_type")
   }
+  check_element_bytes(n + nul, sprintf("`n` = %s (with %s)", format(n, scientific = FALSE),
+                                       if (nul) "its nul byte" else "no nul byte"))
   if (!is.null(na) && (!is.character(na) || length(na) != 1L || is.na(na))) {
     mmap_abort(sprintf("`na` must be a single string or NULL, not %s.", describe(na)),
                "mmap_error_type")
@@ -75,9 +79,19 @@ cstring <- function() new_compound(list(name = "cstring"), "cstring")
 new_compound <- function(spec, class, call = sys.call(-1)) {
   type <- structure(spec, class = c(class, "Ctype"))
   lay <- rs(mm_layout_(type), call = call)
+  if (!is.na(lay$bytes)) check_element_bytes(lay$bytes, sprintf("a %s element", spec$name), call = call)
   attr(type, "bytes") <- if (is.na(lay$bytes)) NA_integer_ else as.integer(lay$bytes)
   if (length(lay$offsets)) attr(type, "offsets") <- stats::setNames(lay$offsets, lay$names)
   type
+}
+
+# An element (a string slot, a record) must fit R's integer byte counts.
+check_element_bytes <- function(bytes, what, call = sys.call(-1)) {
+  if (bytes > .Machine$integer.max) {
+    mmap_abort(sprintf("%s makes elements of %s bytes; an element can have at most %s bytes.",
+                       what, format(bytes, scientific = FALSE), format(.Machine$integer.max)),
+               "mmap_error_type", call = call)
+  }
 }
 
 is_compound <- function(mode) inherits(mode, c("bits", "char", "cstring", "struct"))
@@ -100,7 +114,10 @@ print.cstring <- function(x, ...) {
 #' @rdname strings
 #' @export
 cstring.MaxWidth <- function(x) {
-  if (is.mmap(x)) {
+  # CRAN's mmap called it without an argument for its fixed limit on a
+  # string's width; code that sizes buffers with it keeps working.
+  if (missing(x)) return(cran_cstring_max_width)
+  if (inherits(x, "mmap")) {
     mode <- .subset2(x, "mode")
     if (inherits(mode, "cstring")) {
       return(rs(mm_cstring_maxwidth_(handle_of(x), .subset2(x, "cindex"))))
@@ -119,6 +136,8 @@ cstring.MaxWidth <- function(x) {
   if (length(x) == 0L) return(0)
   as.double(max(0L, nchar(enc2utf8(x), type = "bytes"), na.rm = TRUE))
 }
+
+cran_cstring_max_width <- 65534L
 
 #' @rdname strings
 #' @export

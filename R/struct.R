@@ -60,9 +60,13 @@ struct <- function(..., bytes = NULL, offset = NULL) {
   if (is.null(nm)) nm <- rep("", length(fields))
   fields <- lapply(fields, function(f) if (inherits(f, "pad")) f else as.Ctype(f))
   is_pad <- vapply(fields, inherits, logical(1), "pad")
-  bad <- which(!is_pad & !nzchar(nm))
-  if (length(bad)) {
-    mmap_abort(sprintf("field %d of the struct has no name; write struct(name = type, ...).", bad[1]),
+  # As in CRAN's mmap, fields may be unnamed and are then used by position;
+  # they are called V1, V2, ... inside, and extraction gives an unnamed list.
+  unnamed <- !is_pad & !nzchar(nm)
+  all_unnamed <- any(!is_pad) && all(unnamed[!is_pad])
+  nm[unnamed] <- paste0("V", cumsum(!is_pad))[unnamed]
+  if (anyDuplicated(nm[!is_pad])) {
+    mmap_abort(sprintf("field names must be unique; `%s` is given twice.", nm[!is_pad][anyDuplicated(nm[!is_pad])]),
                "mmap_error_type")
   }
   nested <- which(vapply(fields, function(f) inherits(f, c("struct", "cstring", "bits")), logical(1)))
@@ -89,9 +93,13 @@ struct <- function(..., bytes = NULL, offset = NULL) {
       mmap_abort("`offset` must hold whole numbers of at least 0 (or NA).", "mmap_error_type")
     }
   }
-  if (!is.null(bytes)) check_count(bytes)
+  if (!is.null(bytes)) {
+    check_count(bytes)
+    check_element_bytes(bytes, "`bytes`")
+  }
   new_compound(list(name = "struct", fields = fields, offset = offset,
-                    bytes = if (is.null(bytes)) NULL else as.double(bytes)), "struct")
+                    bytes = if (is.null(bytes)) NULL else as.double(bytes),
+                    unnamed = if (all_unnamed) TRUE), "struct")
 }
 
 #' @rdname struct
@@ -154,7 +162,7 @@ as.struct.default <- function(x, ...) {
 #' @rdname struct
 #' @export
 is.struct <- function(x) {
-  if (is.mmap(x)) x <- .subset2(x, "mode")
+  if (inherits(x, "mmap")) x <- .subset2(x, "mode")
   inherits(x, "struct")
 }
 
@@ -197,16 +205,13 @@ column_type <- function(col) {
 # called by `[.mmap` and `[<-.mmap`.
 extract_compound <- function(x, handle, i, j, matrix_form) {
   mode <- .subset2(x, "mode")
-  if (matrix_form && !inherits(mode, "struct")) {
-    mmap_abort(sprintf("incorrect number of dimensions: a %s mapping takes m[i], only a struct takes m[i, j].",
-                       mode$name), "mmap_error_bounds", call = sys.call(-1))
-  }
   spec <- spec_of(x)
   jj <- if (!matrix_form || missing(j)) NULL else field_positions(mode, spec, j)
   value <- rs(mm_xextract_(handle, spec, index_arg(i), jj, .subset2(x, "cindex")), call = sys.call(-1))
   if (inherits(mode, "struct")) {
     fields <- struct_fields(mode)[names(value)]
     for (k in seq_along(value)) value[[k]] <- restore_column(fields[[k]], value[[k]])
+    if (isTRUE(mode$unnamed)) names(value) <- NULL
   }
   value
 }
@@ -215,10 +220,6 @@ replace_compound <- function(x, handle, i, j, value, matrix_form) {
   mode <- .subset2(x, "mode")
   spec <- spec_of(x)
   call <- sys.call(-1)
-  if (matrix_form && !inherits(mode, "struct")) {
-    mmap_abort(sprintf("incorrect number of subscripts: a %s mapping takes m[i] <- value.", mode$name),
-               "mmap_error_bounds", call = call)
-  }
   if (inherits(mode, "struct")) {
     jj <- if (!matrix_form || missing(j)) seq_along(struct_fields(mode)) else field_positions(mode, spec, j)
     value <- struct_value(mode, jj, value, call)

@@ -1,11 +1,25 @@
 #' Extract or replace elements of a mapping
 #'
-#' `m[i]` reads and `m[i] <- value` writes, with R's index forms: missing
-#' (all), positive, negative (exclusion), logical (recycled) and doubles past
-#' 2^31; zeros are dropped. An index past the end is an error (a mapping has a
-#' fixed length). An `NA` index gives `NA` when extracting and is an error when
-#' replacing. Values are recycled as in R. With `dim(m) <- c(nr, nc)`,
-#' `m[i, j]` indexes in R's column-major order; `m[k]` stays a linear index.
+#' `m[i]` reads and `m[i] <- value` writes, with exactly base R's index
+#' rules: missing (all), positive, negative (exclusion), logical (recycled),
+#' doubles (truncated toward zero first, so `-0.5` is `0`) and doubles past
+#' 2^31; zeros are dropped; `NA`, `NaN` and `-Inf` are `NA` indices. An `NA`
+#' index gives `NA` when extracting; when replacing it is skipped for a
+#' single value and an error for several, as in base R. Values are recycled
+#' as in R (with its warning when uneven). With `dim(m) <- c(nr, nc)`,
+#' `m[i, j]` indexes in R's column-major order (there, uneven recycling is an
+#' error, as in R), `m[k]` stays a linear index and a two-column numeric
+#' matrix `m[cbind(i, j)]` selects cells. More subscripts than that are base
+#' R's "incorrect number of dimensions" / "incorrect number of subscripts"
+#' errors.
+#'
+#' One deliberate difference: a mapping has a fixed length, so an index past
+#' the end (a position above `length(m)`, `Inf`, a logical index with `TRUE`
+#' past the end, or any logical index longer than the mapping in `m[i] <-
+#' value`) is an error of class `mmap_error_bounds`, where base R reads `NA`
+#' or extends the vector. Every failed replacement leaves the file unchanged.
+#' Runs `a:b` are copied in bulk once every element is checked to be one more
+#' than the last (a sorted index with ties is not a run).
 #'
 #' @param x An `mmap` object.
 #' @param i,j Indices.
@@ -21,6 +35,10 @@
 #' m[11:12] <- c(0, NA)
 #' dim(m) <- c(3, 4)
 #' m[2, ]
+#' m[cbind(c(1, 3), c(2, 4))]   # cells (1, 2) and (3, 4)
+#' m[sort(c(3, 1, 1))]          # ties stay ties
+#' m[-Inf]                      # an NA index, as in base R
+#' try(m[Inf])                  # past the end: an error
 #' munmap(m)
 #' @name subset
 NULL
@@ -29,24 +47,30 @@ NULL
 #' @export
 `[.mmap` <- function(x, i, j, ..., drop = TRUE) {
   handle <- handle_of(x)
-  spec <- spec_of(x)
+  mode <- .subset2(x, "mode")
   d <- .subset2(x, "dim")
-  matrix_form <- (nargs() - !missing(drop)) == 3L
-  if (is_compound(.subset2(x, "mode"))) {
-    value <- extract_compound(x, handle, i, j, matrix_form)
-    hook <- .subset2(x, "extractFUN")
-    return(if (is.null(hook)) value else hook(value))
+  # Subscripts written, empty ones included: m[i] and m[] are 1, m[i, ] is 2.
+  subscripts <- nargs() - 1L - !missing(drop)
+  check_subscripts(subscripts, d, mode, "incorrect number of dimensions")
+  if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
+    warn_integer_range(i)
+    i <- rs(mm_cells_(i, d[1], d[2]))
   }
-  if (matrix_form) {
-    if (length(d) != 2L) mmap_abort("incorrect number of dimensions: set dim(m) first.", "mmap_error_bounds")
-    res <- rs(mm_extract_matrix_(handle, spec, index_arg(i), index_arg(j), d[1], d[2]))
-    value <- finish_extract(x, res[[1]])
-    dim(value) <- res[[2]]
-    if (drop) value <- drop(value)
+  if (subscripts == 2L && length(d) == 2L) {
+    if (!missing(i)) warn_integer_range(i)
+    if (!missing(j)) warn_integer_range(j)
+  }
+  value <- if (subscripts == 2L && !inherits(mode, "struct")) {
+    extract_matrix(x, handle, mode, i, j, d, drop)
+  } else if (is_compound(mode)) {
+    v <- extract_compound(x, handle, i, j, subscripts == 2L)
+    if (missing(i) && length(d) == 2L) dim(v) <- d
+    v
   } else {
-    value <- rs(mm_extract_(handle, spec, index_arg(i)))
-    value <- finish_extract(x, value)
-    if (missing(i) && length(d) == 2L) dim(value) <- d
+    v <- rs(mm_extract_(handle, spec_of(x), index_arg(i)))
+    v <- finish_extract(x, v)
+    if (missing(i) && length(d) == 2L) dim(v) <- d
+    v
   }
   hook <- .subset2(x, "extractFUN")
   if (is.null(hook)) value else hook(value)
@@ -56,28 +80,90 @@ NULL
 #' @export
 `[<-.mmap` <- function(x, i, j, ..., value) {
   handle <- handle_of(x)
+  mode <- .subset2(x, "mode")
+  d <- .subset2(x, "dim")
+  subscripts <- nargs() - 2L
+  # Base R says "subscripts" here; the problem is the same as for `[`.
+  check_subscripts(subscripts, d, mode, "incorrect number of subscripts (incorrect number of dimensions)")
   hook <- .subset2(x, "replaceFUN")
   if (!is.null(hook)) value <- hook(value)
-  if (is_compound(.subset2(x, "mode"))) {
-    return(replace_compound(x, handle, i, j, value, nargs() == 4L))
-  }
-  int64 <- inherits(value, "integer64")
-  if (is.factor(value)) {
+  # Strings and records take factor labels; numbers and bits never guess.
+  if (is.factor(value) && !inherits(mode, c("char", "struct"))) {
     mmap_abort("`value` is a factor; write its codes with as.integer() or its labels to a string mapping.",
                "mmap_error_type")
   }
-  matrix_form <- nargs() == 4L
-  if (matrix_form) {
-    d <- .subset2(x, "dim")
-    if (length(d) != 2L) mmap_abort("incorrect number of subscripts on a mapping without dim.", "mmap_error_bounds")
-    uneven <- rs(mm_replace_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2], value, int64))
+  if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
+    warn_integer_range(i)
+    i <- rs(mm_cells_(i, d[1], d[2]))
+  }
+  if (subscripts == 2L && length(d) == 2L) {
+    if (!missing(i)) warn_integer_range(i)
+    if (!missing(j)) warn_integer_range(j)
+  }
+  if (subscripts == 2L && !inherits(mode, "struct")) {
+    if (is_compound(mode)) {
+      i <- matrix_positions(i, j, d, length(value))[[1]]
+      return(replace_compound(x, handle, i, , value, FALSE))
+    }
+    uneven <- rs(mm_replace_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2],
+                                    value, inherits(value, "integer64")))
+  } else if (is_compound(mode)) {
+    return(replace_compound(x, handle, i, j, value, subscripts == 2L))
   } else {
-    uneven <- rs(mm_replace_(handle, spec_of(x), index_arg(i), value, int64))
+    uneven <- rs(mm_replace_(handle, spec_of(x), index_arg(i), value, inherits(value, "integer64")))
   }
   if (isTRUE(uneven)) {
     warning("number of items to replace is not a multiple of replacement length", call. = FALSE)
   }
   x
+}
+
+# Base R's checks on the number of subscripts: m[i] always, m[i, j] with a
+# dim (or on a struct, where j picks fields), nothing with more.
+check_subscripts <- function(n, d, mode, what, call = sys.call(-1)) {
+  if (n > 2L) {
+    mmap_abort(sprintf("%s: a mapping takes m[i] or m[i, j], not %d subscripts.", what, n),
+               "mmap_error_bounds", call = call)
+  }
+  if (n == 2L && length(d) != 2L && !inherits(mode, "struct")) {
+    mmap_abort(sprintf("%s: m[i, j] needs a matrix; set dim(m) <- c(nrow, ncol) first, or index it as m[i].",
+                       what), "mmap_error_bounds", call = call)
+  }
+}
+
+# Matrix subscripts are integers to R: a non-finite or huge double becomes NA
+# with this warning (past the end it is then our bounds error).
+warn_integer_range <- function(i) {
+  if (is.double(i) && any(is.infinite(i) | abs(i) >= 2^31, na.rm = TRUE)) {
+    warning("NAs introduced by coercion to integer range", call. = FALSE)
+  }
+}
+
+# A numeric two-column matrix indexes cells of a mapping with dim, as in base R.
+is_cell_index <- function(i, d) {
+  length(d) == 2L && is.matrix(i) && ncol(i) == 2L && (is.integer(i) || is.double(i)) &&
+    !inherits(i, "integer64")
+}
+
+# m[i, j] on a mapping with dim.
+extract_matrix <- function(x, handle, mode, i, j, d, drop) {
+  if (is_compound(mode)) {
+    cells <- matrix_positions(i, j, d, -1)
+    value <- extract_compound(x, handle, cells[[1]], , FALSE)
+    dims <- cells[[2]]
+  } else {
+    res <- rs(mm_extract_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2]),
+              call = sys.call(-1))
+    value <- finish_extract(x, res[[1]])
+    dims <- res[[2]]
+  }
+  dim(value) <- dims
+  if (drop) drop(value) else value
+}
+
+# Linear positions of m[i, j] (for m[i, j] <- value when `values` >= 0).
+matrix_positions <- function(i, j, d, values, call = sys.call(-2)) {
+  rs(mm_matrix_positions_(index_arg(i), index_arg(j), d[1], d[2], as.double(values)), call = call)
 }
 
 # Normalises an index for the Rust side; a missing index becomes NULL.
@@ -118,8 +204,13 @@ dim.mmap <- function(x) .subset2(x, "dim")
 #' @export
 `dim<-.mmap` <- function(x, value) {
   if (!is.null(value)) {
-    if (!is.numeric(value) || length(value) != 2L || anyNA(value) || any(value < 0)) {
+    if (!is.numeric(value) || length(value) != 2L || anyNA(value) || any(value < 0) ||
+        any(value != trunc(value))) {
       mmap_abort(sprintf("`dim` must be two whole numbers c(nrow, ncol), not %s.", describe(value)),
+                 "mmap_error_type")
+    }
+    if (inherits(.subset2(x, "mode"), "struct")) {
+      mmap_abort("a struct mapping has records and fields already: index it as m[i, j] without a dim.",
                  "mmap_error_type")
     }
     n <- length(x)
@@ -129,24 +220,7 @@ dim.mmap <- function(x) .subset2(x, "dim")
     }
     value <- as.double(value)
   }
-  x[["dim"]] <- value
-  x
-}
-
-#' @export
-`[[<-.mmap` <- function(x, i, value) {
-  # Internal fields only: unclass to avoid recursing into this method.
-  cls <- class(x)
-  x <- unclass(x)
-  x[[i]] <- value
-  class(x) <- cls
-  x
-}
-
-#' @export
-`$<-.mmap` <- function(x, name, value) {
-  x[[name]] <- value
-  x
+  mmap_set(x, dim = value)
 }
 
 #' @export

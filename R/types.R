@@ -30,13 +30,15 @@
 #' @param na For integer types without an NA of their own: a value of the
 #'   type's range that stands for `NA` on disk. Writing that value as a number
 #'   is then an error, since it would read back as `NA`.
-#' @param x An object.
+#' @param x An object: a type, a type constructor itself (`sizeof(int32)`,
+#'   as in CRAN's mmap), a base prototype or an `mmap` object.
 #' @return A `Ctype` object; `sizeof()` returns bytes per element;
 #'   `is.Ctype()` a logical; `sizeofCtypes()` a named integer vector.
 #' @examples
 #' int16()
 #' sizeof(int24())
 #' sizeof(double())
+#' sizeof(int32)
 #' int8(na = -128L)
 #' sizeofCtypes()
 #' @name types
@@ -106,6 +108,11 @@ is.Ctype <- function(x) inherits(x, "Ctype")
 #' @export
 as.Ctype <- function(x) {
   if (is.Ctype(x)) return(x)
+  # A constructor itself, as CRAN's mmap accepts: sizeof(int32).
+  if (is.function(x)) {
+    type <- tryCatch(x(), error = function(e) NULL)
+    if (is.Ctype(type)) return(type)
+  }
   if (inherits(x, "integer64")) return(int64())
   type <- switch(typeof(x),
     integer = int32(),
@@ -168,13 +175,11 @@ print.Ctype <- function(x, ...) {
 NULL
 
 retype <- function(x, type) {
-  if (!is.mmap(x)) {
+  if (!inherits(x, "mmap")) {
     mmap_abort(sprintf("`x` must be an mmap object, not %s.", describe(x)), "mmap_error_type",
                call = sys.call(-1))
   }
-  x$mode <- type
-  x$dim <- NULL
-  x
+  mmap_set(x, mode = type, dim = NULL)
 }
 
 #' @rdname retype

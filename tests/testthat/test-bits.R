@@ -75,3 +75,13 @@ test_that("as.mmap() packs logicals into whole 32-bit words for bits()", {
   expect_equal(file.size(b$file), 12)
   expect_identical(b[seq_along(y)], y)
 })
+
+test_that("bits refuse a factor value, as every other type does, and write nothing", {
+  f <- local_bytes(raw(4))
+  b <- mmap(f, bits())
+  on.exit(munmap(b))
+  expect_error(b[1:2] <- factor(c("a", "b")), "factor", class = "mmap_error_type")
+  expect_identical(file_bytes(f), raw(4))
+  b[1:2] <- as.integer(factor(c("a", "b")))
+  expect_identical(b[1:3], c(TRUE, TRUE, FALSE))
+})

@@ -529,3 +529,37 @@ test_that("each live mapping holds one file descriptor, released by munmap() or 
   expect_true("again 1 " %in% out, info = info)
 })
 
+test_that("mprotect() and msync() name a bad flags argument", {
+  m <- local_mmap(1:4)
+  expect_error(mprotect(m, NA), "`prot`", class = "mmap_error_type")
+  expect_error(mprotect(m, c(1L, 2L)), "`prot`", class = "mmap_error_type")
+  expect_error(msync(m, NA), "`flags`", class = "mmap_error_type")
+  expect_identical(m[], 1:4)
+})
+
+test_that("mmapFlags() takes unquoted flags joined with |, as in CRAN's mmap", {
+  expect_identical(mmapFlags(PROT_READ | PROT_WRITE), mmapFlags("PROT_READ", "PROT_WRITE"))
+  expect_identical(mmapFlags(PROT_READ, PROT_WRITE), 3L)
+  expect_identical(mmapFlags("PROT_READ | PROT_WRITE"), 3L)
+  expect_identical(mmapFlags(MAP_PRIVATE), 2L)
+  flag <- "MS_SYNC"
+  expect_identical(mmapFlags(flag), 4L)
+  expect_error(mmapFlags(PROT_BOGUS), "unknown flag", class = "mmap_error_type")
+  expect_error(mmapFlags(1), class = "mmap_error_type")
+  f <- local_bytes(raw(8))
+  m <- mmap(f, int32(), prot = mmapFlags(PROT_READ))
+  on.exit(munmap(m))
+  expect_error(m[1] <- 1L, class = "mmap_error_protection")
+})
+
+test_that("is.mmap() is FALSE once the mapping is released, as in CRAN's mmap", {
+  m <- local_mmap(1:3)
+  copy <- m
+  expect_true(is.mmap(m))
+  expect_false(is.mmap(1:3))
+  munmap(m)
+  expect_false(is.mmap(m))
+  expect_false(is.mmap(copy))
+  expect_error(m[1], class = "mmap_error_unmapped")
+  expect_output(print(m), "released with munmap")
+})

@@ -148,3 +148,14 @@ test_that("as.Ctype() of actual strings is cstring(), of a prototype char(n)", {
   expect_s3_class(as.Ctype(c("apple", "fig")), "cstring")
   expect_equal(as.Ctype(c("", "", "")), char(3))
 })
+
+test_that("a char(n) too wide for an element is an error, never a size of NA", {
+  expect_error(char(2^31), "`n`", class = "mmap_error_type")
+  expect_error(char(2^31 - 1), "at most 2147483647 bytes", class = "mmap_error_type")
+  expect_identical(attr(char(2^31 - 1, nul = FALSE), "bytes"), 2147483647L)
+})
+
+test_that("cstring.MaxWidth() without an argument answers as in CRAN's mmap", {
+  expect_identical(cstring.MaxWidth(), 65534L)
+  expect_identical(cstring.MaxWidth(c("a", "abc")), 3)
+})

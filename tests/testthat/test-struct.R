@@ -19,7 +19,6 @@ test_that("struct() lays out fields and reports its size", {
 
 test_that("struct() refuses bad layouts", {
   expect_error(struct(), class = "mmap_error_type")
-  expect_error(struct(int32()), class = "mmap_error_type", regexp = "no name")
   expect_error(struct(a = int32(), a = int8()), class = "mmap_error_type", regexp = "twice")
   expect_error(struct(a = real64(), bytes = 4), class = "mmap_error_type", regexp = "too small")
   expect_error(struct(a = cstring()), class = "mmap_error_type", regexp = "fixed-width")
@@ -200,4 +199,26 @@ test_that("many random records read the same as one field at a time (blocked, th
   expect_identical(got$c, c[idx])
   expect_identical(got$s, ifelse(is.na(idx), NA, "ab"))
   expect_identical(m[idx, c("c", "a")], list(c = c[idx], a = a[idx]))
+})
+
+test_that("struct fields may be unnamed, as in CRAN's mmap, and are used by position", {
+  s <- struct(int16(), int32())
+  expect_equal(nbytes(s), 6)
+  f <- local_bytes(raw(6 * 3))
+  m <- mmap(f, s)
+  on.exit(munmap(m))
+  expect_identical(length(m), 3L)
+  m[] <- list(1:3, c(10L, 20L, 30L))
+  expect_identical(m[2:3], list(2:3, c(20L, 30L)))
+  expect_identical(m[2, 2], list(20L))
+  m[1, 2] <- 99L
+  expect_identical(m[1], list(1L, 99L))
+  expect_identical(m[[3]], list(3L, 30L))
+  # A mix: unnamed fields get names by position.
+  expect_named(mmap:::struct_fields(struct(a = int8(), int8())), c("a", "V2"))
+})
+
+test_that("a record size that does not fit is an error, never a size of NA", {
+  expect_error(struct(a = int32(), bytes = 2^31), "`bytes`", class = "mmap_error_type")
+  expect_error(struct(a = char(2^31 - 2), b = char(8)), "at most", class = "mmap_error_type")
 })

@@ -9,13 +9,16 @@ test_that("index forms follow R: missing, positive, negative, logical, zero, dou
   expect_identical(m[factor(c("b", "a"))], x[factor(c("b", "a"))])
 })
 
-test_that("NA indices give NA when extracting, error when replacing", {
+test_that("NA indices give NA when extracting; replacing skips them for one value, as R does", {
   m <- local_mmap(c(10L, 20L, 30L))
   expect_identical(m[c(1, NA, 3)], c(10L, NA, 30L))
   expect_identical(m[NA_integer_], NA_integer_)
   expect_identical(m[c(NA, TRUE)], c(NA, 20L, NA))
-  expect_error(m[c(1, NA)] <- 5L, "NA indices are not allowed", class = "mmap_error_bounds")
-  expect_identical(m[], c(10L, 20L, 30L))
+  before <- file_bytes(m$file)
+  expect_error(m[c(1, NA)] <- 5:6, "NAs are not allowed in subscripted assignments", class = "mmap_error_bounds")
+  expect_identical(file_bytes(m$file), before)
+  m[c(1, NA)] <- 5L
+  expect_identical(m[], c(5L, 20L, 30L))
 })
 
 test_that("out-of-bounds indices are errors for extraction and replacement", {
@@ -24,7 +27,7 @@ test_that("out-of-bounds indices are errors for extraction and replacement", {
   expect_error(m[c(1, 2^40)], "out of bounds", class = "mmap_error_bounds")
   expect_error(m[6] <- 1L, "out of bounds", class = "mmap_error_bounds")
   expect_error(m[c(rep(FALSE, 5), TRUE)], "out of bounds")
-  expect_error(m[c(-1, 2)], "can't mix", class = "mmap_error_bounds")
+  expect_error(m[c(-1, 2)], "only 0's may be mixed with negative subscripts", class = "mmap_error_bounds")
   expect_error(m["a"], "no names", class = "mmap_error_bounds")
   expect_error(m[list(1)], "must be numeric or logical")
   expect_identical(m[], 1:5)
@@ -256,4 +259,120 @@ test_that("extractFUN and replaceFUN given to mmap() are applied", {
   m[1] <- as.Date("1970-01-11")
   expect_identical(m[1], as.Date("1970-01-11"))
   munmap(m)
+})
+
+test_that("a sorted index with ties is not a range (issue 8), for integers and doubles", {
+  m <- local_mmap(c(10L, 20L, 30L, 40L))
+  expect_identical(m[sort(c(3L, 1L, 1L))], c(10L, 10L, 30L))
+  expect_identical(m[sort(c(3.5, 1.2, 1.7))], c(10L, 10L, 30L))
+  expect_identical(m[sort(c(2L, 3L, 3L, 4L))], c(20L, 30L, 30L, 40L))
+  before <- file_bytes(m$file)
+  m[sort(c(3L, 1L, 1L))] <- 7:9
+  x <- c(10L, 20L, 30L, 40L)
+  x[sort(c(3L, 1L, 1L))] <- 7:9
+  expect_identical(m[], x)
+  expect_identical(m[2], 20L)
+  m[sort(c(2.9, 2.1, 4))] <- c(1L, 2L, 3L)
+  x[sort(c(2.9, 2.1, 4))] <- c(1L, 2L, 3L)
+  expect_identical(m[], x)
+})
+
+test_that("true a:b runs still take the range path, whatever their origin", {
+  m <- local_mmap(as.double(1:100))
+  expect_identical(m[5:60], as.double(5:60))
+  expect_identical(m[sort(5:60)], as.double(5:60))
+  expect_identical(m[seq_len(100)], as.double(1:100))
+  expect_identical(m[as.double(3:7)], as.double(3:7))
+  expect_identical(m[rev(3:7)], as.double(7:3))
+  expect_identical(m[-2:0], as.double(3:100))
+  expect_error(m[-1:1], "only 0's", class = "mmap_error_bounds")
+  expect_error(m[98:101], "index 101 is out of bounds", class = "mmap_error_bounds")
+})
+
+test_that("-Inf is an NA index and Inf an out-of-bounds one, named as such", {
+  m <- local_mmap(c(1.5, 2.5, 3.5))
+  before <- file_bytes(m$file)
+  m[-Inf] <- 0
+  suppressWarnings(m[-min(integer(0))] <- 0)
+  expect_identical(file_bytes(m$file), before)
+  expect_identical(m[-Inf], NA_real_)
+  expect_identical(m[c(-Inf, 2)], c(NA, 2.5))
+  expect_error(m[-Inf] <- c(1, 2), "NAs are not allowed in subscripted assignments", class = "mmap_error_bounds")
+  expect_error(m[Inf], "index Inf is out of bounds: the mapping has 3 elements", class = "mmap_error_bounds")
+  expect_error(m[Inf] <- 1, "index Inf", class = "mmap_error_bounds")
+  expect_error(m[c(-1, Inf)], class = "mmap_error_bounds")
+  expect_error(m[2^63], "out of bounds", class = "mmap_error_bounds")
+  expect_identical(m[NaN], NA_real_)
+  expect_identical(m[-0.5], numeric())
+  expect_identical(m[c(-0.5, 2)], 2.5)
+  expect_identical(file_bytes(m$file), before)
+})
+
+test_that("a two-column matrix index selects cells of a mapping with dim, for [ and [<-", {
+  x <- matrix(1:12, 3)
+  m <- local_mmap(x)
+  for (cells in list(cbind(c(1, 3), c(4, 2)), cbind(c(2L, NA, 0L), c(1L, 1L, 3L)), cbind(2.7, 1.2),
+                     cbind(integer(), integer()), cbind(1:3, 1:3, 1:3), matrix(c(TRUE, FALSE), 2, 2))) {
+    expect_identical(m[cells], x[cells], info = deparse(cells))
+  }
+  expect_error(m[cbind(-1, 2)], "negative values", class = "mmap_error_bounds")
+  expect_error(m[cbind(4, 1)], "subscript out of bounds", class = "mmap_error_bounds")
+  m[cbind(c(1, 3), c(4, 2))] <- c(100L, 200L)
+  x[cbind(c(1, 3), c(4, 2))] <- c(100L, 200L)
+  expect_identical(m[], x)
+  # Without dim a matrix is an ordinary vector of positions, as in base R.
+  v <- local_mmap(1:12 * 2L)
+  expect_identical(v[cbind(c(1, 3), c(4, 2))], (1:12 * 2L)[cbind(c(1, 3), c(4, 2))])
+})
+
+test_that("too many subscripts are base R's errors, and write nothing", {
+  m <- local_mmap(1:6)
+  expect_error(m[2, 3], "incorrect number of dimensions", class = "mmap_error_bounds")
+  expect_error(m[2, 3] <- 0L, "incorrect number of subscripts", class = "mmap_error_bounds")
+  dim(m) <- c(2, 3)
+  before <- file_bytes(m$file)
+  expect_error(m[2, 3, 1], "incorrect number of dimensions", class = "mmap_error_bounds")
+  expect_error(m[2, 3, 1] <- 0L, "incorrect number of subscripts", class = "mmap_error_bounds")
+  expect_error(m[2, , drop = FALSE] <- 0L, "incorrect number of subscripts", class = "mmap_error_bounds")
+  expect_identical(file_bytes(m$file), before)
+  expect_identical(m[2, , drop = FALSE], matrix(1:6, 2)[2, , drop = FALSE])
+  expect_error(m[c(TRUE, FALSE, TRUE), ], "logical subscript too long", class = "mmap_error_bounds")
+  b <- local_mmap(c(TRUE, FALSE), mode = bits())
+  expect_error(b[1, 1], "incorrect number of dimensions", class = "mmap_error_bounds")
+})
+
+test_that("matrix replacement follows R: uneven values are an error, NA rows are skipped", {
+  x <- matrix(1:6, 2)
+  m <- local_mmap(x)
+  before <- file_bytes(m$file)
+  expect_error(m[1:2, 1:2] <- 1:3, "not a multiple of replacement length", class = "mmap_error_value")
+  expect_error(m[1, 1] <- 1:2, "not a multiple", class = "mmap_error_value")
+  expect_error(m[c(1, NA), ] <- 1:3, "NAs are not allowed", class = "mmap_error_bounds")
+  expect_error(m[integer(), c(1, NA)] <- 1:2, "NAs are not allowed", class = "mmap_error_bounds")
+  expect_identical(file_bytes(m$file), before)
+  m[c(1, NA), 1] <- 0L
+  x[c(1, NA), 1] <- 0L
+  expect_identical(m[], x)
+  # Vector replacement keeps R's warning.
+  expect_warning(m[1:4] <- 1:3, "not a multiple of replacement length")
+})
+
+test_that("a logical index longer than the mapping cannot extend it", {
+  m <- local_mmap(1:3)
+  before <- file_bytes(m$file)
+  expect_identical(m[c(TRUE, FALSE, FALSE, FALSE)], 1L)
+  expect_identical(m[c(TRUE, FALSE, FALSE, NA)], c(1L, NA))
+  expect_error(m[c(TRUE, FALSE, FALSE, TRUE)], "out of bounds", class = "mmap_error_bounds")
+  expect_error(m[c(TRUE, FALSE, FALSE, FALSE)] <- 0L, "cannot grow", class = "mmap_error_bounds")
+  expect_identical(file_bytes(m$file), before)
+})
+
+test_that("dim<- takes whole numbers only", {
+  m <- local_mmap(as.double(1:12))
+  expect_error(dim(m) <- c(2.5, 4.8), "whole numbers", class = "mmap_error_type")
+  expect_error(dim(m) <- c(3, 4, 1), class = "mmap_error_type")
+  expect_error(dim(m) <- c(5, 2), "do not match", class = "mmap_error_type")
+  expect_null(dim(m))
+  dim(m) <- c(3L, 4L)
+  expect_identical(dim(m), c(3, 4))
 })

@@ -53,3 +53,14 @@ test_that("as.<type>() re-types a mapping sharing the same bytes", {
   }
   expect_error(as.int16(1:3), "must be an mmap object", class = "mmap_error_type")
 })
+
+test_that("sizeof() takes a type constructor itself, as in CRAN's mmap", {
+  expect_identical(sizeof(int32), sizeof(int32()))
+  expect_identical(sizeof(int24), 3L)
+  expect_identical(sizeof(real64), 8L)
+  expect_identical(sizeof(cplx), 16L)
+  expect_error(sizeof(mean), class = "mmap_error_type")
+  m <- local_mmap(1:3, mode = int16)
+  expect_identical(.subset2(m, "mode")$name, "int16")
+  expect_identical(m[], 1:3)
+})

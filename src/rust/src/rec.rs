@@ -411,10 +411,8 @@ fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool)
                     )));
                 }
                 let cols: Vec<Robj> = list.values().collect();
-                // R's NA rule for the rows applies per column: NA rows are
-                // skipped only when every column has a single value.
-                let widest = cols.iter().map(|c| c.len()).max().unwrap_or(0);
-                let sel = mmapcore::index::resolve_assign(index_arg(&i)?, r.count(m.len()), widest)?;
+                let lens: Vec<usize> = cols.iter().map(|c| c.len()).collect();
+                let sel = mmapcore::index::resolve_assign_columns(index_arg(&i)?, r.count(m.len()), &lens)?;
                 let mut columns = Vec::with_capacity(fields.len());
                 for (&f, v) in fields.iter().zip(&cols) {
                     let fv = match &r.fields[f].ftype {

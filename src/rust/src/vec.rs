@@ -154,18 +154,43 @@ fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f6
     })())
 }
 
+/// A selection as R's 1-based positions, NA for an NA index.
+fn one_based(sel: &mmapcore::index::Selection) -> Vec<f64> {
+    let na = mmapcore::codec::na_real();
+    (0..sel.len())
+        .map(|k| sel.get(k))
+        .map(|p| if p == mmapcore::index::NA_POS { na } else { (p + 1) as f64 })
+        .collect()
+}
+
 /// `m[cbind(i, j)]`: the 1-based linear positions of the cells the rows of the
 /// numeric matrix `cells` name (NA for an NA cell), for `m[i]` to use.
 #[extendr]
 fn mm_cells_(cells: Robj, nrow: f64, ncol: f64) -> Robj {
     finish((|| {
         let sel = mmapcore::index::resolve_cells(index_arg(&cells)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
-        let na = mmapcore::codec::na_real();
-        let positions: Vec<f64> = (0..sel.len())
-            .map(|k| sel.get(k))
-            .map(|p| if p == mmapcore::index::NA_POS { na } else { (p + 1) as f64 })
-            .collect();
+        let positions = one_based(&sel);
         Ok(Robj::from(positions))
+    })())
+}
+
+/// `m[i, j]` as linear 1-based positions (NA for an NA cell) and the result's
+/// dims, for layouts read element by element (bits, char). With `values >= 0`,
+/// the cells of `m[i, j] <- value` with that many values (dims n x 1).
+#[extendr]
+fn mm_matrix_positions_(i: Robj, j: Robj, nrow: f64, ncol: f64, values: f64) -> Robj {
+    finish((|| {
+        let (nrow, ncol) = (whole(nrow, "nrow")?, whole(ncol, "ncol")?);
+        let (i, j) = (index_arg(&i)?, index_arg(&j)?);
+        let (sel, nr, nc) = if values >= 0.0 {
+            let sel = mmapcore::index::resolve_matrix_assign(i, j, nrow, ncol, whole(values, "values")? as usize)?;
+            let n = sel.len();
+            (sel, n, 1)
+        } else {
+            mmapcore::index::resolve_matrix(i, j, nrow, ncol)?
+        };
+        let positions = one_based(&sel);
+        Ok(Robj::from(List::from_values([Robj::from(positions), Robj::from([nr as f64, nc as f64])])))
     })())
 }
 
@@ -275,6 +300,7 @@ extendr_module! {
     fn mm_replace_;
     fn mm_replace_matrix_;
     fn mm_cells_;
+    fn mm_matrix_positions_;
     fn mm_msync_;
     fn mm_mprotect_;
     fn mm_madvise_;

@@ -143,6 +143,18 @@ pub fn resolve_assign(arg: IndexArg<'_>, n: u64, values: usize) -> Result<Select
     assignable(resolve(arg, n)?, values, false)
 }
 
+/// `m[i] <- list(...)` on records, one value vector per column: each column
+/// follows R's rules for its own values (an empty one with any position, NA
+/// included, is an error; NA positions need every column to have one value).
+pub fn resolve_assign_columns(arg: IndexArg<'_>, n: u64, values: &[usize]) -> Result<Selection> {
+    let narrowest = values.iter().copied().min().unwrap_or(0);
+    let widest = values.iter().copied().max().unwrap_or(0);
+    if narrowest == 0 {
+        resolve_assign(arg, n, 0)?;
+    }
+    resolve_assign(arg, n, widest)
+}
+
 /// R's checks on the positions of an assignment, before anything is written.
 /// `matrix` is `x[i, j] <- value`, where uneven recycling is an error rather
 /// than a warning.
@@ -154,7 +166,7 @@ pub fn assignable(sel: Selection, values: usize, matrix: bool) -> Result<Selecti
     if values == 0 {
         return Err(MmError::Value("replacement has length zero".into()));
     }
-    if matrix && n % values != 0 {
+    if matrix && !n.is_multiple_of(values) {
         return Err(MmError::Value(
             "number of items to replace is not a multiple of replacement length".into(),
         ));
@@ -239,6 +251,9 @@ fn exclude(count: usize, at: impl Fn(usize) -> i64, n: u64) -> Selection {
     if d == 0 {
         return Selection::Range { start: 0, len: n };
     }
+    if d == n {
+        return Selection::Range { start: 0, len: 0 };
+    }
     if dropped[0] == 0 && dropped[d as usize - 1] == d - 1 {
         return Selection::Range { start: d, len: n - d };
     }
@@ -300,24 +315,7 @@ pub fn resolve_matrix(
     let rows = resolve_dim(i, nrow, "row")?;
     let cols = resolve_dim(j, ncol, "column")?;
     let (nr, nc) = (rows.len(), cols.len());
-    if let (Selection::Range { start: r0, len: rl }, Selection::Range { start: c0, len: cl }) =
-        (&rows, &cols)
-    {
-        // All rows of consecutive columns, or a run of rows in one column, are
-        // consecutive elements on disk. A full-length range of rows starts at 0.
-        if *rl == nrow || *cl <= 1 {
-            return Ok((Selection::Range { start: c0 * nrow + r0, len: rl * cl }, nr, nc));
-        }
-    }
-    let mut positions = Vec::with_capacity((nr * nc) as usize);
-    for c in 0..nc {
-        let col = cols.get(c);
-        for r in 0..nr {
-            let row = rows.get(r);
-            positions.push(if row == NA_POS || col == NA_POS { NA_POS } else { col * nrow + row });
-        }
-    }
-    Ok((Selection::compact(positions), nr, nc))
+    Ok((cells(&rows, &cols, nrow), nr, nc))
 }
 
 /// `m[i, j] <- value`: the cells, checked as R's matrix assignment checks them.
@@ -328,8 +326,38 @@ pub fn resolve_matrix_assign(
     ncol: u64,
     values: usize,
 ) -> Result<Selection> {
-    let (sel, _, _) = resolve_matrix(i, j, nrow, ncol)?;
-    assignable(sel, values, true)
+    let rows = resolve_dim(i, nrow, "row")?;
+    let cols = resolve_dim(j, ncol, "column")?;
+    // R refuses an NA subscript with several values even when no cell is selected.
+    if values > 1 && (rows.has_na() || cols.has_na()) {
+        return Err(MmError::Index("NAs are not allowed in subscripted assignments".into()));
+    }
+    assignable(cells(&rows, &cols, nrow), values, true)
+}
+
+/// The cells of the rows × columns given, column by column.
+fn cells(rows: &Selection, cols: &Selection, nrow: u64) -> Selection {
+    let (nr, nc) = (rows.len(), cols.len());
+    if nr == 0 || nc == 0 {
+        // An empty run of rows or columns may start at the end: start at 0.
+        return Selection::Range { start: 0, len: 0 };
+    }
+    if let (Selection::Range { start: r0, len: rl }, Selection::Range { start: c0, len: cl }) = (rows, cols) {
+        // All rows of consecutive columns, or a run of rows in one column, are
+        // consecutive elements on disk. A full-length range of rows starts at 0.
+        if *rl == nrow || *cl == 1 {
+            return Selection::Range { start: c0 * nrow + r0, len: rl * cl };
+        }
+    }
+    let mut positions = Vec::with_capacity((nr * nc) as usize);
+    for c in 0..nc {
+        let col = cols.get(c);
+        for r in 0..nr {
+            let row = rows.get(r);
+            positions.push(if row == NA_POS || col == NA_POS { NA_POS } else { col * nrow + row });
+        }
+    }
+    Selection::compact(positions)
 }
 
 /// `m[cbind(i, j)]`: a numeric matrix with one row per cell, given column-major.
@@ -482,6 +510,15 @@ mod tests {
         assert_eq!(pos(resolve_assign(IndexArg::Int(&[2, R_NA_INT]), 4, 1).unwrap()), vec![1]);
         assert!(resolve_matrix_assign(IndexArg::Missing, IndexArg::Int(&[1]), 2, 2, 3).is_err());
         assert!(resolve_matrix_assign(IndexArg::Logical(&[1, 1, 1]), IndexArg::Missing, 2, 2, 1).is_err());
+    }
+
+    #[test]
+    fn record_columns_each_follow_r() {
+        // m[c(FALSE, NA), ] <- list(5L, character()): the empty column is R's error.
+        assert!(resolve_assign_columns(IndexArg::Logical(&[0, R_NA_INT]), 4, &[1, 0]).is_err());
+        assert!(resolve_assign_columns(IndexArg::Int(&[2, R_NA_INT]), 4, &[1, 2]).is_err());
+        assert_eq!(pos(resolve_assign_columns(IndexArg::Int(&[2, R_NA_INT]), 4, &[1, 1]).unwrap()), vec![1]);
+        assert!(resolve_assign_columns(IndexArg::Int(&[]), 4, &[0, 3]).unwrap().is_empty());
     }
 
     #[test]
