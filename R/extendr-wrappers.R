@@ -31,7 +31,7 @@ mm_cells_ <- function(cells, nrow, ncol) .Call(wrap__mm_cells_, cells, nrow, nco
 
 # `m[i, j]` as linear 1-based positions (NA for an NA cell) and the result's
 # dims, for layouts read element by element (bits, char). With `values >= 0`,
-# the rules of `m[i, j] <- value` with that many values apply too.
+# the cells of `m[i, j] <- value` with that many values (dims n x 1).
 mm_matrix_positions_ <- function(i, j, nrow, ncol, values) .Call(wrap__mm_matrix_positions_, i, j, nrow, ncol, values)
 
 mm_msync_ <- function(h, asynchronous) .Call(wrap__mm_msync_, h, asynchronous)
@@ -44,6 +44,17 @@ mm_pagesize_ <- function() .Call(wrap__mm_pagesize_)
 
 # Creates `path` with `bytes` zero bytes (sparse: nothing is written).
 mm_create_ <- function(path, bytes) .Call(wrap__mm_create_, path, bytes)
+
+# Starts replacing `target`: creates a new file of `bytes` zero bytes (disk
+# space reserved) next to it. Returns c(temp, dest); R writes `temp`, then
+# calls `mm_commit_`, or deletes `temp` on failure.
+mm_replacement_ <- function(target, bytes) .Call(wrap__mm_replacement_, target, bytes)
+
+# Renames the finished `temp` over `dest` (atomic; mappings of the old file keep it).
+mm_commit_ <- function(temp, dest) .Call(wrap__mm_commit_, temp, dest)
+
+# Whether two paths name one file (symlinks, hard links, spellings).
+mm_same_file_ <- function(a, b) .Call(wrap__mm_same_file_, a, b)
 
 # Size in bytes of a type (checks the spec on the way).
 mm_sizeof_ <- function(spec) .Call(wrap__mm_sizeof_, spec)
