@@ -6,9 +6,7 @@
 //! and signals reach the caller unchanged.
 
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::undocumented_unsafe_blocks)]
-
-mod size;
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -17,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const SHIM_NAME: &str = "libexm.so";
-const DEFAULT_THRESHOLD: u64 = 2 << 30;
 const USAGE: &str = "\
 usage: exm [--threshold SIZE] [--path DIR] [--fork-mode MODE] [--stats] <program> [args...]
 
@@ -52,17 +49,8 @@ enum Parsed {
 }
 
 fn parse_threshold(s: &OsStr, origin: &str) -> Result<u64, String> {
-    let v = size::parse_size(s.as_bytes()).map_err(|e| {
-        format!("invalid threshold {} '{}': {}", origin, s.to_string_lossy(), e.message())
-    })?;
-    if v < 4096 {
-        return Err(format!(
-            "invalid threshold {} '{}': it must be at least one page (4096 bytes)",
-            origin,
-            s.to_string_lossy()
-        ));
-    }
-    Ok(v)
+    exm_size::parse_threshold(s.as_bytes())
+        .map_err(|e| format!("invalid threshold {} '{}': {}", origin, s.to_string_lossy(), e.message()))
 }
 
 fn parse_mode(s: &OsStr, origin: &str) -> Result<String, String> {
@@ -121,7 +109,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<OsString>) -> Result<Pa
         Some(t) => t,
         None => match env("EXM_THRESHOLD").filter(|v| !v.is_empty()) {
             Some(v) => parse_threshold(&v, "in EXM_THRESHOLD")?,
-            None => DEFAULT_THRESHOLD,
+            None => exm_size::DEFAULT_THRESHOLD,
         },
     };
     let fork_mode = match mode {

@@ -1,0 +1,190 @@
+//! Settings and the table of mapped blocks.
+//!
+//! Settings the hooks read on every call are relaxed atomics. The block
+//! table and its counters live in one static behind a pthread mutex (not a
+//! Rust `Mutex`: it must be usable before Rust's runtime has run, re-
+//! initialisable in a forked child, and never allocate).
+
+use core::cell::UnsafeCell;
+use core::ffi::{c_int, c_void};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+
+/// Fork modes (same values as `EXM_FORK_*` in exm.h).
+pub const FORK_PRIVATE: c_int = 0;
+pub const FORK_SHARED: c_int = 1;
+pub const FORK_DUPLICATE: c_int = 2;
+
+/// Most blocks alive at once (the table is a fixed array: no allocation).
+pub const MAX_BLOCKS: usize = 1 << 16;
+/// Capacity of the data directory name, NUL included.
+pub const PATH_CAP: usize = 4096;
+
+/// Requests of at least this many bytes are mapped. `usize::MAX` until the
+/// constructor has finished (and in a process where start-up failed).
+pub static THRESHOLD: AtomicUsize = AtomicUsize::new(usize::MAX);
+pub static PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
+pub static FORK_MODE: AtomicU32 = AtomicU32::new(FORK_PRIVATE as u32);
+/// Process id that prints statistics at exit (0: nobody).
+pub static STATS_PID: AtomicUsize = AtomicUsize::new(0);
+/// glibc's `malloc_usable_size` (it is a weak symbol, so not reachable by a
+/// `__libc_` name); resolved in the constructor.
+pub static REAL_USABLE: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+
+/// The fork mode as parsed from `EXM_FORK_MODE`.
+pub fn parse_mode(s: &[u8]) -> Option<c_int> {
+    match s {
+        b"private" => Some(FORK_PRIVATE),
+        b"shared" => Some(FORK_SHARED),
+        b"duplicate" => Some(FORK_DUPLICATE),
+        _ => None,
+    }
+}
+
+/// Block flag: mapped `MAP_PRIVATE` over a file that other processes may
+/// still map (private fork mode). The file must never be written or resized.
+pub const FROZEN: u32 = 1;
+/// Block flag: the file is shared with another process (any fork mode);
+/// resizing copies to a new file instead of truncating this one.
+pub const SHARED_FILE: u32 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub addr: usize,
+    pub maplen: usize,
+    pub size: usize,
+    pub fd: c_int,
+    /// Copy made before a fork in duplicate mode, for the child.
+    pub dup_fd: c_int,
+    pub flags: u32,
+}
+
+// All zeros so the table lands in .bss (only `blocks[..n]` is ever read).
+pub const EMPTY: Block = Block { addr: 0, maplen: 0, size: 0, fd: 0, dup_fd: 0, flags: 0 };
+
+pub struct State {
+    /// Blocks sorted by address; `blocks[..n]` are live.
+    pub n: usize,
+    pub blocks: [Block; MAX_BLOCKS],
+    /// Data directory, NUL-terminated.
+    pub path: [u8; PATH_CAP],
+    /// Counter for unique names where `O_TMPFILE` is missing.
+    pub seq: u64,
+    pub bytes: usize,
+    pub peak: usize,
+    pub total: u64,
+}
+
+impl State {
+    pub fn live(&self) -> &[Block] {
+        &self.blocks[..self.n]
+    }
+
+    pub fn note_alloc(&mut self, size: usize) {
+        self.bytes += size;
+        self.total += 1;
+        self.peak = self.peak.max(self.bytes);
+    }
+
+    pub fn note_resize(&mut self, old: usize, new: usize) {
+        self.bytes = self.bytes - old + new;
+        self.peak = self.peak.max(self.bytes);
+    }
+}
+
+struct Global {
+    mutex: UnsafeCell<libc::pthread_mutex_t>,
+    state: UnsafeCell<State>,
+}
+
+// SAFETY: `state` is only reached through `lock()`, which holds `mutex`.
+unsafe impl Sync for Global {}
+
+static G: Global = Global {
+    mutex: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
+    state: UnsafeCell::new(State {
+        n: 0,
+        blocks: [EMPTY; MAX_BLOCKS],
+        path: [0; PATH_CAP],
+        seq: 0,
+        bytes: 0,
+        peak: 0,
+        total: 0,
+    }),
+};
+
+/// Proof that this thread holds the state's mutex; unlocks when dropped.
+pub struct Guard(());
+
+impl Guard {
+    pub fn state(&mut self) -> &mut State {
+        // SAFETY: a `Guard` exists only while the mutex is held, and `&mut
+        // self` prevents two live borrows through the same guard.
+        unsafe { &mut *G.state.get() }
+    }
+
+    /// Keep the mutex locked across `fork()`: the child re-initialises it
+    /// ([`reinit_in_child`]), the parent takes it back with
+    /// [`Guard::resume_after_fork`].
+    pub fn hold_across_fork(self) {
+        core::mem::forget(self);
+    }
+
+    /// The guard that [`Guard::hold_across_fork`] gave up.
+    ///
+    /// # Safety
+    /// Only in the parent's after-fork handler, when the prepare handler
+    /// left the mutex locked by this thread.
+    pub unsafe fn resume_after_fork() -> Guard {
+        Guard(())
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // SAFETY: the mutex was locked by `lock()` in this thread.
+        unsafe { libc::pthread_mutex_unlock(G.mutex.get()) };
+    }
+}
+
+pub fn lock() -> Guard {
+    // SAFETY: the mutex is statically initialised and never moved.
+    unsafe { libc::pthread_mutex_lock(G.mutex.get()) };
+    Guard(())
+}
+
+/// In a forked child, start with a fresh mutex rather than unlocking one
+/// that was locked before the fork.
+///
+/// # Safety
+/// Only in the child's after-fork handler, where this is the only thread.
+pub unsafe fn reinit_in_child() {
+    // SAFETY: the caller guarantees no other thread can hold or wait on it.
+    unsafe { libc::pthread_mutex_init(G.mutex.get(), ptr::null()) };
+}
+
+/// The threshold now in force.
+#[inline]
+pub fn threshold() -> usize {
+    THRESHOLD.load(Ordering::Relaxed)
+}
+
+#[inline]
+pub fn page_size() -> usize {
+    PAGE_SIZE.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fork_modes() {
+        assert_eq!(parse_mode(b"private"), Some(FORK_PRIVATE));
+        assert_eq!(parse_mode(b"shared"), Some(FORK_SHARED));
+        assert_eq!(parse_mode(b"duplicate"), Some(FORK_DUPLICATE));
+        for bad in [&b""[..], b"Private", b"cow", b"private ", b"dup"] {
+            assert_eq!(parse_mode(bad), None, "{bad:?}");
+        }
+    }
+}
