@@ -196,3 +196,26 @@ pub unsafe extern "C" fn exm_stats(count: *mut usize, bytes: *mut usize, peak: *
         }
     }
 }
+
+/// Requests at or above the threshold that did not get a file, by reason:
+/// disk space could not be reserved, the descriptor reserve was reached,
+/// anything else. They came from glibc instead (or failed).
+///
+/// # Safety
+/// Each pointer is null or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn exm_fallbacks(space: *mut usize, descriptors: *mut usize, other: *mut usize) {
+    let f = lock().state().fallbacks;
+    // SAFETY: the caller passes valid pointers or null.
+    unsafe {
+        if !space.is_null() {
+            *space = f.space;
+        }
+        if !descriptors.is_null() {
+            *descriptors = f.descriptors;
+        }
+        if !other.is_null() {
+            *other = f.other;
+        }
+    }
+}

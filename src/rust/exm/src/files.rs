@@ -1,11 +1,11 @@
 //! Backing files and their descriptors: creating an unlinked file in the
-//! data directory, keeping descriptors out of the program's way, copying a
-//! file's contents.
+//! data directory, reserving its disk space, keeping descriptors out of the
+//! program's way (and some always free for it), copying a file's contents.
 
 use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::state::{Block, State, MAX_BLOCKS, PATH_CAP};
+use crate::state::{Block, Refusal, State, MAX_BLOCKS, PATH_CAP};
 use crate::text::{path_len, put, put_num};
 use crate::{errno, set_errno};
 
@@ -61,10 +61,94 @@ pub fn create_file_in(dir: &[u8], seq: &mut u64) -> c_int {
     -1
 }
 
-/// A new backing file in the data directory; -1 with errno set on failure.
-pub fn create_file(st: &mut State) -> c_int {
+/// Descriptors always left to the program: at least this many...
+pub const FD_RESERVE_MIN: u64 = 256;
+/// ... or this fraction (1/8) of the limit, whichever is more.
+pub const FD_RESERVE_DIVISOR: u64 = 8;
+
+/// How many descriptors to leave free under a limit of `limit`.
+pub fn fd_reserve(limit: u64) -> u64 {
+    (limit / FD_RESERVE_DIVISOR).max(FD_RESERVE_MIN)
+}
+
+/// May a backing file keep descriptor `fd` under a limit of `limit`? The
+/// kernel hands out the lowest free number (F_DUPFD: the lowest from the
+/// floor), so a number in the top `fd_reserve(limit)` means fewer than that
+/// many descriptors would be left to the program.
+pub fn fd_allowed(fd: c_int, limit: u64) -> bool {
+    fd >= 0 && (fd as u64) < limit.saturating_sub(fd_reserve(limit))
+}
+
+/// The soft descriptor limit now (the program may change it at any time).
+fn nofile_limit() -> u64 {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return 0;
+    }
+    rl.rlim_cur
+}
+
+/// What a failed `open`/`fallocate` errno means for the request.
+pub fn refusal_of(errno: c_int) -> Refusal {
+    match errno {
+        libc::ENOSPC | libc::EDQUOT | libc::EFBIG => Refusal::Space,
+        libc::EMFILE | libc::ENFILE => Refusal::Descriptors,
+        _ => Refusal::Other,
+    }
+}
+
+/// A new backing file in the data directory, with a descriptor that leaves
+/// the program its reserve; the reason when there is none.
+pub fn create_file(st: &mut State) -> Result<c_int, Refusal> {
     let path = st.path;
-    high_fd(create_file_in(&path, &mut st.seq))
+    let fd = high_fd(create_file_in(&path, &mut st.seq));
+    if fd < 0 {
+        return Err(refusal_of(errno()));
+    }
+    if !fd_allowed(fd, nofile_limit()) {
+        // SAFETY: our own new descriptor.
+        unsafe { libc::close(fd) };
+        return Err(Refusal::Descriptors);
+    }
+    Ok(fd)
+}
+
+/// Largest file this process may write (RLIMIT_FSIZE); beyond it the kernel
+/// would answer with SIGXFSZ, which kills by default.
+fn file_size_limit() -> u64 {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut rl) } != 0 {
+        return u64::MAX;
+    }
+    rl.rlim_cur
+}
+
+/// Allocate the disk blocks of `[from, from + len)` in `fd` (the file grows
+/// to cover them), so that no later write through a mapping can fail (a
+/// failed write fault is SIGBUS). Returns the reason when the space cannot
+/// be had.
+pub fn reserve_space(fd: c_int, from: usize, len: usize) -> Result<(), Refusal> {
+    let end = (from as u64).saturating_add(len as u64);
+    if end > file_size_limit() || end > libc::off_t::MAX as u64 {
+        return Err(Refusal::Space);
+    }
+    loop {
+        // posix_fallocate is fallocate(2) where the file system has it and
+        // writes one byte per block where it does not: either way the blocks
+        // exist afterwards. It returns the error instead of setting errno.
+        // SAFETY: our descriptor; plain integer arguments.
+        let e = unsafe { libc::posix_fallocate(fd, from as libc::off_t, len as libc::off_t) };
+        match e {
+            0 => return Ok(()),
+            libc::EINTR => continue,
+            e => {
+                set_errno(e);
+                return Err(refusal_of(e));
+            }
+        }
+    }
 }
 
 /// Lowest descriptor number used for backing files when the limit allows:
@@ -159,4 +243,32 @@ pub fn copy_memory(b: &Block, to: c_int) -> bool {
         done += n as usize;
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptor_reserve() {
+        assert_eq!(fd_reserve(1024), 256);
+        assert_eq!(fd_reserve(20000), 2500);
+        assert_eq!(fd_reserve(0), 256);
+        assert!(fd_allowed(767, 1024) && !fd_allowed(768, 1024));
+        assert!(fd_allowed(1024, 20000) && fd_allowed(17499, 20000) && !fd_allowed(17500, 20000));
+        // a limit below the reserve allows no backing file at all
+        assert!(!fd_allowed(3, 200) && !fd_allowed(0, 0));
+        assert!(!fd_allowed(-1, 1 << 20));
+        assert!(fd_allowed(100_000, u64::MAX));
+    }
+
+    #[test]
+    fn errors_name_the_refusal() {
+        assert_eq!(refusal_of(libc::ENOSPC), Refusal::Space);
+        assert_eq!(refusal_of(libc::EDQUOT), Refusal::Space);
+        assert_eq!(refusal_of(libc::EFBIG), Refusal::Space);
+        assert_eq!(refusal_of(libc::EMFILE), Refusal::Descriptors);
+        assert_eq!(refusal_of(libc::ENFILE), Refusal::Descriptors);
+        assert_eq!(refusal_of(libc::EACCES), Refusal::Other);
+    }
 }

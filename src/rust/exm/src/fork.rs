@@ -4,18 +4,17 @@
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::Ordering;
 
-use crate::files::{copy_file, copy_memory, create_file};
+use crate::files::{copy_file, copy_memory, create_file, reserve_space};
 use crate::state::{lock, reinit_in_child, Block, Guard, State, FORK_DUPLICATE, FORK_MODE, FORK_SHARED, FROZEN, SHARED_FILE};
 
 /// Copy the contents of block `b` into a fresh file; returns its descriptor
 /// or -1. Only data regions are copied (holes stay holes).
 fn copy_block(st: &mut State, b: &Block) -> c_int {
-    let nfd = create_file(st);
-    if nfd < 0 {
+    let Ok(nfd) = create_file(st) else {
         return -1;
-    }
-    // SAFETY: our new descriptor.
-    let sized = unsafe { libc::ftruncate(nfd, b.maplen as libc::off_t) } == 0;
+    };
+    // The copy's space is reserved like any block's: the child writes to it.
+    let sized = reserve_space(nfd, 0, b.maplen).is_ok();
     // A frozen block's current contents live in this process's memory, not
     // in the file; a failed file copy is retried from memory too.
     if sized && ((b.flags & FROZEN == 0 && copy_file(b.fd, nfd, b.maplen)) || copy_memory(b, nfd)) {

@@ -10,7 +10,7 @@ use core::ptr;
 use core::sync::atomic::Ordering;
 
 use crate::place::{find_block, in_range, map_new, resize_block, round_up, unmap_block};
-use crate::state::{lock, page_size, threshold, FROZEN, REAL_USABLE, SHARED_FILE};
+use crate::state::{lock, page_size, threshold, State, FROZEN, REAL_USABLE, SHARED_FILE};
 use crate::{errno, set_errno};
 
 extern "C" {
@@ -169,23 +169,13 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
     };
     let b = st.blocks[i];
     if size < threshold {
-        // Back to the heap.
-        // SAFETY: plain glibc allocation.
-        let q = unsafe { __libc_malloc(size) };
-        if q.is_null() {
-            return ptr::null_mut();
-        }
-        // SAFETY: both blocks hold at least `size` bytes (size < b.size here
-        // or b.size bytes are readable).
-        unsafe { ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), size.min(b.size)) };
-        unmap_block(st, i);
-        return q;
+        return move_to_heap(st, i, size);
     }
     if b.flags & (FROZEN | SHARED_FILE) != 0 {
         // Another process maps this file: never resize it; copy instead.
         let q = map_new(st, size, 1);
         if q.is_null() {
-            return ptr::null_mut();
+            return move_to_heap(st, i, size);
         }
         // SAFETY: distinct blocks, each at least min(size, b.size) long.
         unsafe { ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), size.min(b.size)) };
@@ -193,7 +183,28 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
         unmap_block(st, j);
         return q;
     }
-    resize_block(st, i, size)
+    let q = resize_block(st, i, size);
+    if q.is_null() {
+        // No disk space for the growth (or no room to move): the heap.
+        return move_to_heap(st, i, size);
+    }
+    q
+}
+
+/// Move mapped block `i` to a glibc block of `size` bytes (contents kept up
+/// to `size`) and release it; null with the block untouched when glibc
+/// has no memory either.
+fn move_to_heap(st: &mut State, i: usize, size: usize) -> *mut c_void {
+    let b = st.blocks[i];
+    // SAFETY: plain glibc allocation (glibc never calls back into us).
+    let q = unsafe { __libc_malloc(size) };
+    if q.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: `b` has `b.size` readable bytes, `q` has `size` writable ones.
+    unsafe { ptr::copy_nonoverlapping(b.addr as *const u8, q.cast::<u8>(), size.min(b.size)) };
+    unmap_block(st, i);
+    q
 }
 
 /// C `reallocarray`: `realloc(p, n * size)` with overflow checked.

@@ -7,7 +7,7 @@ use core::sync::atomic::Ordering;
 
 use crate::fork::{fork_child, fork_parent, fork_prepare};
 use crate::files::setup_fds;
-use crate::place::{RANGE_BASE, RANGE_LEN};
+use crate::place::{MAX_MAPS, RANGE_BASE, RANGE_LEN};
 use crate::state::{lock, parse_mode, FORK_MODE, PAGE_SIZE, PATH_CAP, REAL_USABLE, STATS_PID, THRESHOLD};
 use crate::text::{put, put_num, warn, write_stderr};
 
@@ -36,6 +36,30 @@ fn threshold_from_env(page: usize) -> usize {
         }
     }
     usize::try_from(threshold).unwrap_or(usize::MAX).max(page)
+}
+
+/// Parse the decimal number at the start of `bytes` (a /proc file).
+fn leading_number(bytes: &[u8]) -> Option<usize> {
+    let digits = bytes.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    bytes[..digits].iter().try_fold(0usize, |v, &c| v.checked_mul(10)?.checked_add(usize::from(c - b'0')))
+}
+
+/// vm.max_map_count, read without allocating.
+fn read_max_map_count() -> Option<usize> {
+    // SAFETY: NUL-terminated path.
+    let fd = unsafe { libc::open(c"/proc/sys/vm/max_map_count".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    // SAFETY: reading into our stack buffer from our descriptor.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: our descriptor.
+    unsafe { libc::close(fd) };
+    leading_number(&buf[..usize::try_from(n).ok()?])
 }
 
 /// Reserve the address range for blocks: as large as the system lets us.
@@ -98,6 +122,9 @@ extern "C" fn init() {
     }
 
     setup_fds();
+    if let Some(m) = read_max_map_count() {
+        MAX_MAPS.store(m, Ordering::Relaxed);
+    }
 
     if !reserve_range() {
         warn(&[b"exm: cannot reserve address space; large allocations stay in memory"]);
@@ -131,6 +158,20 @@ extern "C" fn fini() {
     put_num(&mut buf, &mut pos, peak as u64);
     put(&mut buf, &mut pos, b" bytes\n");
     write_stderr(&buf[..pos]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_numbers() {
+        assert_eq!(leading_number(b"65530\n"), Some(65530));
+        assert_eq!(leading_number(b"0"), Some(0));
+        assert_eq!(leading_number(b"\n"), None);
+        assert_eq!(leading_number(b"99999999999999999999999999"), None);
+        assert!(read_max_map_count().is_some_and(|m| m > 0));
+    }
 }
 
 // The constructor and destructor; not in unit tests, whose binary keeps

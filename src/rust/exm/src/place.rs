@@ -6,8 +6,8 @@ use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::files;
-use crate::state::{page_size, Block, State, MAX_BLOCKS};
-use crate::{errno, set_errno};
+use crate::set_errno;
+use crate::state::{page_size, Block, Refusal, State, MAX_BLOCKS};
 
 /// The reserved address range holding every mapped block.
 pub static RANGE_BASE: AtomicUsize = AtomicUsize::new(0);
@@ -133,49 +133,57 @@ unsafe fn map_shared(addr: usize, len: usize, fd: libc::c_int, offset: usize) ->
     r != libc::MAP_FAILED
 }
 
+/// Most mappings a process may have (vm.max_map_count); read at start-up.
+pub static MAX_MAPS: AtomicUsize = AtomicUsize::new(65530);
+
+/// Most blocks alive at once under a mapping limit of `max_maps`. A block
+/// costs up to two mappings (itself and the placeholder it splits off), and
+/// at least half of the limit stays with the program: past it, `mmap` fails
+/// everywhere, so the program could not even load a library.
+pub fn block_cap(max_maps: usize) -> usize {
+    (max_maps / 4).min(MAX_BLOCKS)
+}
+
 /// Create a mapped block of `size` bytes aligned to `align` (a power of two,
-/// at least one page). Returns null with errno set on failure.
+/// at least one page), its disk space reserved. On failure returns null
+/// with errno ENOMEM and counts the refusal: the caller falls back to glibc.
 pub fn map_new(st: &mut State, size: usize, align: usize) -> *mut c_void {
-    let Some(maplen) = round_up(size.max(1), page_size()) else {
-        set_errno(libc::ENOMEM);
-        return ptr::null_mut();
-    };
-    if st.n == MAX_BLOCKS || maplen > isize::MAX as usize {
-        set_errno(libc::ENOMEM);
-        return ptr::null_mut();
+    match try_map_new(st, size, align) {
+        Ok(p) => p,
+        Err(why) => {
+            st.fallbacks.note(why);
+            set_errno(libc::ENOMEM);
+            ptr::null_mut()
+        }
+    }
+}
+
+fn try_map_new(st: &mut State, size: usize, align: usize) -> Result<*mut c_void, Refusal> {
+    let maplen = round_up(size.max(1), page_size()).filter(|&l| l <= isize::MAX as usize).ok_or(Refusal::Other)?;
+    if st.n >= block_cap(MAX_MAPS.load(Ordering::Relaxed)) {
+        return Err(Refusal::Other);
     }
     let (base, end) = range();
-    let Some(addr) = find_gap(st.live(), base, end, maplen, align.max(BLOCK_ALIGN), usize::MAX) else {
-        set_errno(libc::ENOMEM);
-        return ptr::null_mut();
-    };
-    let fd = files::create_file(st);
-    if fd < 0 {
-        return ptr::null_mut();
-    }
-    // SAFETY: `fd` is ours; sizing the file writes no data pages.
-    if unsafe { libc::ftruncate(fd, maplen as libc::off_t) } != 0 {
-        let e = errno();
-        // SAFETY: closing our own descriptor.
+    let addr = find_gap(st.live(), base, end, maplen, align.max(BLOCK_ALIGN), usize::MAX).ok_or(Refusal::Other)?;
+    let fd = files::create_file(st)?;
+    if let Err(why) = files::reserve_space(fd, 0, maplen) {
+        // SAFETY: closing our own descriptor (the file goes with it).
         unsafe { libc::close(fd) };
-        set_errno(if e == libc::EFBIG || e == libc::EINVAL { libc::ENOMEM } else { e });
-        return ptr::null_mut();
+        return Err(why);
     }
     // SAFETY: `[addr, addr + maplen)` is a free part of our reservation
     // (find_gap), and `fd` is ours.
     if !unsafe { map_shared(addr, maplen, fd, 0) } {
-        let e = errno();
         // SAFETY: restore the placeholder over our own range; close our fd.
         unsafe {
             reserve(addr, maplen);
             libc::close(fd);
         }
-        set_errno(e);
-        return ptr::null_mut();
+        return Err(Refusal::Other);
     }
     insert_block(&mut st.blocks, &mut st.n, Block { addr, maplen, size, fd, dup_fd: -1, flags: 0 });
     st.note_alloc(size);
-    addr as *mut c_void
+    Ok(addr as *mut c_void)
 }
 
 /// Release block `i`: the reservation goes back over it, the descriptor is
@@ -190,8 +198,10 @@ pub fn unmap_block(st: &mut State, i: usize) {
     st.bytes -= b.size;
 }
 
-/// Resize mapped block `i` in place or by moving it (mremap). On failure
-/// the block is left as it was and null is returned.
+/// Resize mapped block `i` in place or by moving it (mremap); growth gets
+/// its disk space reserved first. On failure the block is left as it was,
+/// null is returned and the refusal counted (the caller may move the block
+/// to glibc).
 pub fn resize_block(st: &mut State, i: usize, size: usize) -> *mut c_void {
     let b = st.blocks[i];
     let Some(newlen) = round_up(size, page_size()).filter(|&l| l <= isize::MAX as usize) else {
@@ -217,9 +227,11 @@ pub fn resize_block(st: &mut State, i: usize, size: usize) -> *mut c_void {
         blk.maplen = newlen;
         return b.addr as *mut c_void;
     }
-    // Grow: size the file first (writes nothing).
-    // SAFETY: our descriptor.
-    if unsafe { libc::ftruncate(b.fd, newlen as libc::off_t) } != 0 {
+    // Grow: the file first.
+    if let Err(why) = files::reserve_space(b.fd, b.maplen, newlen - b.maplen) {
+        // SAFETY: a failed reservation may have grown our file part way.
+        unsafe { libc::ftruncate(b.fd, b.maplen as libc::off_t) };
+        st.fallbacks.note(why);
         set_errno(libc::ENOMEM);
         return ptr::null_mut();
     }
@@ -269,6 +281,7 @@ pub fn resize_block(st: &mut State, i: usize, size: usize) -> *mut c_void {
     if !ok {
         // SAFETY: undo the growth of our own file; the block is untouched.
         unsafe { libc::ftruncate(b.fd, b.maplen as libc::off_t) };
+        st.fallbacks.note(Refusal::Other);
         set_errno(libc::ENOMEM);
         return ptr::null_mut();
     }
@@ -289,6 +302,13 @@ mod tests {
 
     fn blk(addr: usize, maplen: usize) -> Block {
         Block { addr, maplen, size: maplen, fd: 3, dup_fd: -1, flags: 0 }
+    }
+
+    #[test]
+    fn block_cap_leaves_half_the_mappings() {
+        assert_eq!(block_cap(65530), 16382);
+        assert_eq!(block_cap(0), 0);
+        assert_eq!(block_cap(usize::MAX), MAX_BLOCKS);
     }
 
     #[test]

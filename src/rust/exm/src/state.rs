@@ -62,6 +62,39 @@ pub struct Block {
 // All zeros so the table lands in .bss (only `blocks[..n]` is ever read).
 pub const EMPTY: Block = Block { addr: 0, maplen: 0, size: 0, fd: 0, dup_fd: 0, flags: 0 };
 
+/// Why a request at or above the threshold did not get a file (it then
+/// comes from glibc, or fails).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The file's disk space could not be reserved (disk full, quota, file
+    /// size limit): mapping it anyway would end in SIGBUS at a later write.
+    Space,
+    /// The descriptor reserve was reached: the rest is kept for the program.
+    Descriptors,
+    /// Anything else: no room in the address range or the block table, too
+    /// many mappings, the data directory unusable, mmap failed.
+    Other,
+}
+
+/// Counts of requests refused a file, by [`Refusal`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fallbacks {
+    pub space: usize,
+    pub descriptors: usize,
+    pub other: usize,
+}
+
+impl Fallbacks {
+    pub fn note(&mut self, why: Refusal) {
+        let slot = match why {
+            Refusal::Space => &mut self.space,
+            Refusal::Descriptors => &mut self.descriptors,
+            Refusal::Other => &mut self.other,
+        };
+        *slot += 1;
+    }
+}
+
 pub struct State {
     /// Blocks sorted by address; `blocks[..n]` are live.
     pub n: usize,
@@ -73,6 +106,7 @@ pub struct State {
     pub bytes: usize,
     pub peak: usize,
     pub total: u64,
+    pub fallbacks: Fallbacks,
 }
 
 impl State {
@@ -110,6 +144,7 @@ static G: Global = Global {
         bytes: 0,
         peak: 0,
         total: 0,
+        fallbacks: Fallbacks { space: 0, descriptors: 0, other: 0 },
     }),
 };
 
@@ -177,6 +212,17 @@ pub fn page_size() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fallbacks_are_counted_by_reason() {
+        let mut f = Fallbacks::default();
+        f.note(Refusal::Space);
+        f.note(Refusal::Descriptors);
+        f.note(Refusal::Descriptors);
+        assert_eq!(f, Fallbacks { space: 1, descriptors: 2, other: 0 });
+        f.note(Refusal::Other);
+        assert_eq!(f.other, 1);
+    }
 
     #[test]
     fn fork_modes() {

@@ -219,6 +219,49 @@ fn stats_at_exit() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("exm:"));
 }
 
+/// Mount a small tmpfs at `dir` (root only); false when that is impossible.
+fn mount_small_fs(dir: &Path) -> bool {
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs"])
+        .arg(dir)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn full_file_system_falls_back_instead_of_sigbus() {
+    let dir = data_dir("full-fs");
+    if !mount_small_fs(&dir) {
+        eprintln!("cannot mount a small tmpfs (needs root): the file-size-limit variant below still runs");
+        return;
+    }
+    let out = exm(&["--threshold", "1M"], &dir).arg(prog()).args(["full", "fs"]).output().expect("run exm");
+    let left = files_in(&dir);
+    let _ = Command::new("umount").arg(&dir).status();
+    assert_ok(&out);
+    assert!(left.is_empty(), "files left: {left:?}");
+}
+
+#[test]
+fn file_size_limit_falls_back_without_sigxfsz() {
+    let out = run_case("full-fsize", &["--threshold", "1M"], &["full", "fsize"]);
+    assert_ok(&out);
+}
+
+#[test]
+fn descriptor_reserve_keeps_files_and_libraries_usable() {
+    // The descriptor limit is what stops exm: 20,000 live blocks under a
+    // limit of 4,096.
+    let out = run_case("fds-limit", &["--threshold", "4096"], &["fds", "4096", "20000"]);
+    assert_ok(&out);
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(se.contains("limit 4096:"), "{se}");
+    // Whatever limits this system has: 30,000 live blocks.
+    assert_ok(&run_case("fds-any", &["--threshold", "4096"], &["fds", "0", "30000"]));
+}
+
 fn env_report(opts: &[&str], env: &[(&str, &str)], dir: &Path) -> (Output, String) {
     let mut c = exm(&[], dir);
     // `exm()` passes --path; rebuild without it when the test wants env.
