@@ -34,7 +34,12 @@ options:
 #[derive(Debug, PartialEq, Eq)]
 struct Config {
     threshold: u64,
+    /// The data directory (absolute), checked before the program starts.
     path: PathBuf,
+    /// Did the user choose it (`--path` or `EXM_PATH`)? Only then is it
+    /// passed on in `EXM_PATH`: programs that pick their own default (R
+    /// moves the files to its session directory) must keep a user's choice.
+    path_chosen: bool,
     fork_mode: String,
     stats: bool,
     program: OsString,
@@ -132,6 +137,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<OsString>) -> Result<Pa
     Ok(Parsed::Run(Config {
         threshold,
         path,
+        path_chosen: matches!(origin, "--path" | "EXM_PATH"),
         fork_mode,
         stats,
         program,
@@ -221,8 +227,14 @@ fn main() -> ExitCode {
     cmd.args(&cfg.args)
         .env("LD_PRELOAD", preload_value(&shim, std::env::var_os("LD_PRELOAD").as_deref()))
         .env("EXM_THRESHOLD", cfg.threshold.to_string())
-        .env("EXM_PATH", &cfg.path)
         .env("EXM_FORK_MODE", &cfg.fork_mode);
+    // Without EXM_PATH the shim takes TMPDIR, then /tmp: the same directory
+    // as checked above.
+    if cfg.path_chosen {
+        cmd.env("EXM_PATH", &cfg.path);
+    } else {
+        cmd.env_remove("EXM_PATH");
+    }
     if cfg.stats {
         // exec keeps our pid: only the program itself reports, not its
         // forked children or the programs it runs.
@@ -285,9 +297,14 @@ mod tests {
         }
         let (s1, s2, s3) = (d1.to_str().unwrap(), d2.to_str().unwrap(), d3.to_str().unwrap());
         let env = [("EXM_PATH", s2), ("TMPDIR", s3)];
-        assert_eq!(run(&["--path", s1, "p"], &env).expect("parses").path, d1);
-        assert_eq!(run(&["p"], &env).expect("parses").path, d2);
-        assert_eq!(run(&["p"], &env[1..]).expect("parses").path, d3);
+        let chosen = |args: &[&str], env: &[(&str, &str)]| {
+            let c = run(args, env).expect("parses");
+            (c.path, c.path_chosen)
+        };
+        assert_eq!(chosen(&["--path", s1, "p"], &env), (d1.clone(), true));
+        assert_eq!(chosen(&["p"], &env), (d2.clone(), true));
+        assert_eq!(chosen(&["p"], &env[1..]), (d3.clone(), false));
+        assert_eq!(chosen(&["p"], &[]), (std::fs::canonicalize("/tmp").expect("/tmp"), false));
         let e = run(&["--path", "/nonexistent/exm", "p"], &[]).unwrap_err();
         assert!(e.contains("/nonexistent/exm"), "{e}");
         for d in [&d1, &d2, &d3] {

@@ -551,8 +551,9 @@ static void case_env(void) {
   const char *pre = getenv("LD_PRELOAD");
   char path[4096];
   exm_path_get(path, sizeof path);
-  printf("LD_PRELOAD=%s\nthreshold=%zu\npath=%s\nmode=%d\n", pre ? pre : "",
-         exm_threshold_get(), path, exm_fork_mode_get());
+  const char *env_path = getenv("EXM_PATH");
+  printf("LD_PRELOAD=%s\nthreshold=%zu\npath=%s\nmode=%d\nEXM_PATH=%s\n", pre ? pre : "",
+         exm_threshold_get(), path, exm_fork_mode_get(), env_path ? env_path : "(unset)");
 }
 
 static void *volatile sink;

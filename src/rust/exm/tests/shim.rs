@@ -307,14 +307,18 @@ fn path_precedence() {
     let d2 = std::fs::canonicalize(data_dir("prec-env")).expect("dir");
     let d3 = std::fs::canonicalize(data_dir("prec-tmp")).expect("dir");
     let (s1, s2, s3) = (d1.to_str().unwrap(), d2.to_str().unwrap(), d3.to_str().unwrap());
+    // A directory the user chose reaches the program in EXM_PATH (so that
+    // R keeps it); the default (TMPDIR, /tmp) does not.
     let (_, so) = env_report(&["--no-path", "--path", s1], &[("EXM_PATH", s2), ("TMPDIR", s3)], &d1);
-    assert!(so.contains(&format!("path={s1}\n")), "{so}");
+    assert!(so.contains(&format!("path={s1}\n")) && so.contains(&format!("EXM_PATH={s1}\n")), "{so}");
     let (_, so) = env_report(&["--no-path"], &[("EXM_PATH", s2), ("TMPDIR", s3)], &d1);
-    assert!(so.contains(&format!("path={s2}\n")), "{so}");
+    assert!(so.contains(&format!("path={s2}\n")) && so.contains(&format!("EXM_PATH={s2}\n")), "{so}");
     let (_, so) = env_report(&["--no-path"], &[("TMPDIR", s3)], &d1);
-    assert!(so.contains(&format!("path={s3}\n")), "{so}");
+    assert!(so.contains(&format!("path={s3}\n")) && so.contains("EXM_PATH=(unset)\n"), "{so}");
+    let (_, so) = env_report(&["--no-path"], &[("EXM_PATH", ""), ("TMPDIR", s3)], &d1);
+    assert!(so.contains(&format!("path={s3}\n")) && so.contains("EXM_PATH=(unset)\n"), "{so}");
     let (_, so) = env_report(&["--no-path"], &[], &d1);
-    assert!(so.contains("path=/tmp\n"), "{so}");
+    assert!(so.contains("path=/tmp\n") && so.contains("EXM_PATH=(unset)\n"), "{so}");
     let (out, so) = env_report(&["--no-path"], &[("EXM_PATH", "/nonexistent/exm")], &d1);
     assert_eq!(out.status.code(), Some(2));
     assert!(so.is_empty() && String::from_utf8_lossy(&out.stderr).contains("/nonexistent/exm"));
