@@ -5,7 +5,7 @@ use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
 use core::sync::atomic::Ordering;
 
-use crate::files::create_file_in;
+use crate::files::{create_file_in, drop_spares};
 use crate::place::{find_containing, RANGE_LEN};
 use crate::state::{lock, page_size, FORK_DUPLICATE, FORK_MODE, FORK_PRIVATE, FROZEN, PATH_CAP, SHARED_FILE, THRESHOLD};
 use crate::set_errno;
@@ -90,6 +90,8 @@ pub unsafe extern "C" fn exm_path_set(dir: *const c_char) -> c_int {
     }
     // SAFETY: our probe descriptor.
     unsafe { libc::close(fd) };
+    // Kept files live in the old directory; new blocks go to the new one.
+    drop_spares(st);
     st.path[..s.len()].copy_from_slice(s);
     0
 }

@@ -5,7 +5,7 @@
 use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::state::{Block, Refusal, State, MAX_BLOCKS, PATH_CAP};
+use crate::state::{Block, Refusal, Spare, State, MAX_BLOCKS, PATH_CAP, SPARE_FILES, SPARE_MAX_LEN};
 use crate::text::{path_len, put, put_num};
 use crate::{errno, set_errno};
 
@@ -193,6 +193,65 @@ pub fn setup_fds() {
     }
 }
 
+/// The spare to reuse for a block of `maplen` bytes: the smallest of at
+/// least `maplen` and at most twice that (so little disk is wasted).
+pub fn pick_spare(spares: &[Spare], maplen: usize) -> Option<usize> {
+    spares
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.len >= maplen && s.len / 2 <= maplen)
+        .min_by_key(|(_, s)| s.len)
+        .map(|(i, _)| i)
+}
+
+/// A kept file for a block of `maplen` bytes, if one fits.
+pub fn take_spare(st: &mut State, maplen: usize) -> Option<c_int> {
+    let i = pick_spare(&st.spares[..st.n_spares], maplen)?;
+    let fd = st.spares[i].fd;
+    st.spares.copy_within(i + 1..st.n_spares, i);
+    st.n_spares -= 1;
+    Some(fd)
+}
+
+/// Keep the file `fd` of a released block (mapped by no one) for reuse,
+/// its contents zeroed and its space still reserved. False when it is not
+/// kept: the caller then closes it.
+pub fn keep_spare(st: &mut State, fd: c_int) -> bool {
+    if st.n_spares == SPARE_FILES {
+        return false;
+    }
+    // SAFETY: `stat` is plain data; all zeros is a valid value.
+    let mut sb: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: our descriptor and a valid out pointer.
+    if unsafe { libc::fstat(fd, &mut sb) } != 0 {
+        return false;
+    }
+    let len = sb.st_size as usize;
+    if len == 0 || len > SPARE_MAX_LEN {
+        return false;
+    }
+    // Zeroing keeps the blocks allocated (they become "unwritten" extents)
+    // and drops the pages: a reused file reads as zeros, as a new one does.
+    // File systems without it (tmpfs) do not keep files.
+    // SAFETY: our descriptor; plain integer arguments.
+    let zeroed = unsafe { libc::fallocate(fd, libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE, 0, len as libc::off_t) };
+    if zeroed != 0 {
+        return false;
+    }
+    st.spares[st.n_spares] = Spare { fd, len };
+    st.n_spares += 1;
+    true
+}
+
+/// Close every kept file (their space is released).
+pub fn drop_spares(st: &mut State) {
+    for s in &st.spares[..st.n_spares] {
+        // SAFETY: our descriptors, referenced nowhere else.
+        unsafe { libc::close(s.fd) };
+    }
+    st.n_spares = 0;
+}
+
 /// Copy the data regions of `from` (holes stay holes) up to `len` into `to`.
 pub fn copy_file(from: c_int, to: c_int, len: usize) -> bool {
     let mut pos: libc::off_t = 0;
@@ -260,6 +319,21 @@ mod tests {
         assert!(!fd_allowed(3, 200) && !fd_allowed(0, 0));
         assert!(!fd_allowed(-1, 1 << 20));
         assert!(fd_allowed(100_000, u64::MAX));
+    }
+
+    #[test]
+    fn spare_choice() {
+        const MB: usize = 1 << 20;
+        let spares = [Spare { fd: 10, len: 4 * MB }, Spare { fd: 11, len: 2 * MB }, Spare { fd: 12, len: 3 * MB }];
+        assert_eq!(pick_spare(&spares, 2 * MB), Some(1));
+        assert_eq!(pick_spare(&spares, 3 * MB), Some(2));
+        assert_eq!(pick_spare(&spares, 5 * MB / 2), Some(2));
+        assert_eq!(pick_spare(&spares, 4 * MB), Some(0));
+        // too big for any, or so small that a spare would waste half or more
+        assert_eq!(pick_spare(&spares, 5 * MB), None);
+        assert_eq!(pick_spare(&spares, MB - 4096), None);
+        assert_eq!(pick_spare(&spares, MB), Some(1));
+        assert_eq!(pick_spare(&[], MB), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::Ordering;
 
-use crate::files::{copy_file, copy_memory, create_file, reserve_space};
+use crate::files::{copy_file, copy_memory, create_file, drop_spares, reserve_space};
 use crate::state::{lock, reinit_in_child, Block, Guard, State, FORK_DUPLICATE, FORK_MODE, FORK_SHARED, FROZEN, SHARED_FILE};
 
 /// Copy the contents of block `b` into a fresh file; returns its descriptor
@@ -93,6 +93,8 @@ pub extern "C" fn fork_child() {
     unsafe { reinit_in_child() };
     let mut g = lock();
     let st = g.state();
+    // The parent may reuse its kept files: the child must never map them.
+    drop_spares(st);
     for b in &mut st.blocks[..st.n] {
         if b.dup_fd < 0 {
             continue;

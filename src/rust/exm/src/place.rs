@@ -165,12 +165,10 @@ fn try_map_new(st: &mut State, size: usize, align: usize) -> Result<*mut c_void,
     }
     let (base, end) = range();
     let addr = find_gap(st.live(), base, end, maplen, align.max(BLOCK_ALIGN), usize::MAX).ok_or(Refusal::Other)?;
-    let fd = files::create_file(st)?;
-    if let Err(why) = files::reserve_space(fd, 0, maplen) {
-        // SAFETY: closing our own descriptor (the file goes with it).
-        unsafe { libc::close(fd) };
-        return Err(why);
-    }
+    let fd = match files::take_spare(st, maplen) {
+        Some(fd) => fd,
+        None => new_file(st, maplen)?,
+    };
     // SAFETY: `[addr, addr + maplen)` is a free part of our reservation
     // (find_gap), and `fd` is ours.
     if !unsafe { map_shared(addr, maplen, fd, 0) } {
@@ -186,14 +184,33 @@ fn try_map_new(st: &mut State, size: usize, align: usize) -> Result<*mut c_void,
     Ok(addr as *mut c_void)
 }
 
-/// Release block `i`: the reservation goes back over it, the descriptor is
+/// A new file of `maplen` bytes with its space reserved. When the disk is
+/// full, the kept spare files give their space back first.
+fn new_file(st: &mut State, maplen: usize) -> Result<libc::c_int, Refusal> {
+    let fd = files::create_file(st)?;
+    let mut reserved = files::reserve_space(fd, 0, maplen);
+    if reserved == Err(Refusal::Space) && st.n_spares > 0 {
+        files::drop_spares(st);
+        reserved = files::reserve_space(fd, 0, maplen);
+    }
+    if let Err(why) = reserved {
+        // SAFETY: closing our own descriptor (the file goes with it).
+        unsafe { libc::close(fd) };
+        return Err(why);
+    }
+    Ok(fd)
+}
+
+/// Release block `i`: the reservation goes back over it; its file is kept
+/// for reuse when only this process ever mapped it and it is small, else
 /// closed (the file disappears with its last descriptor).
 pub fn unmap_block(st: &mut State, i: usize) {
     let b = remove_block(&mut st.blocks, &mut st.n, i);
     // SAFETY: the block was ours and is no longer in the table.
-    unsafe {
-        reserve(b.addr, b.maplen);
-        libc::close(b.fd);
+    unsafe { reserve(b.addr, b.maplen) };
+    if b.flags != 0 || !files::keep_spare(st, b.fd) {
+        // SAFETY: our descriptor, no longer used by any block.
+        unsafe { libc::close(b.fd) };
     }
     st.bytes -= b.size;
 }

@@ -534,6 +534,69 @@ static void case_fds(size_t limit, size_t n) {
   puts("ok");
 }
 
+/* Released files are kept and reused: a reused block reads as zeros like a
+ * new one, in the new data directory after exm_path_set, and never in a
+ * forked child. */
+static int can_zero_ranges(const char *dir) {
+  int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+  if (fd < 0) return 0;
+  int ok = fallocate(fd, 0, 0, 4096) == 0 &&
+           fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
+  close(fd);
+  return ok;
+}
+
+static void case_reuse(const char *dir) {
+  /* file systems that cannot zero a range (tmpfs) keep no files */
+  int keeps = can_zero_ranges(dir);
+  char name1[4096], name2[4096];
+  unsigned char *p = malloc(2 * MB);
+  CHECK(p && mapped(p) && exm_lookup(p, name1, sizeof name1) > 0);
+  memset(p, 0xAB, 2 * MB);
+  free(p);
+  for (int round = 0; round < 3; round++) {
+    unsigned char *q = round == 1 ? calloc(1, 2 * MB) : malloc(2 * MB - 4096 * round);
+    CHECK(q && mapped(q) && exm_lookup(q, name2, sizeof name2) > 0);
+    CHECK(!keeps || strcmp(name1, name2) == 0); /* the same (kept) file */
+    CHECK(all_eq(q, 2 * MB - 4096 * round, 0));  /* zeroed */
+    memset(q, 0xCD, 2 * MB - 4096 * round);
+    free(q);
+  }
+  /* a fork: the child's blocks never share a file with the parent's */
+  unsigned char *a = malloc(2 * MB);
+  memset(a, 1, 2 * MB);
+  free(a); /* kept by the parent */
+  int pipefd[2];
+  CHECK(pipe(pipefd) == 0);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    unsigned char *c = malloc(2 * MB);
+    if (!c || !mapped(c) || !all_eq(c, 2 * MB, 0)) _exit(10);
+    memset(c, 'c', 2 * MB);
+    char ch;
+    if (read(pipefd[0], &ch, 1) != 1) _exit(11);  /* the parent has written */
+    _exit(all_eq(c, 2 * MB, 'c') ? 0 : 12);
+  }
+  unsigned char *b = malloc(2 * MB);
+  CHECK(b && mapped(b) && all_eq(b, 2 * MB, 0));
+  memset(b, 'p', 2 * MB);
+  CHECK(write(pipefd[1], "x", 1) == 1);
+  int st;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(all_eq(b, 2 * MB, 'p'));
+  free(b);
+  /* a new data directory: kept files of the old one are not reused */
+  char sub[4200];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  CHECK(exm_path_set(sub) == 0);
+  unsigned char *d = malloc(2 * MB);
+  CHECK(d && exm_lookup(d, name2, sizeof name2) > 0 && strncmp(name2, sub, strlen(sub)) == 0);
+  free(d);
+  CHECK(count_now() == 0);
+  puts(keeps ? "ok" : "ok (this file system cannot zero ranges: no file kept)");
+}
+
 /* Allocate, report, then wait to be killed. */
 static void case_hold(void) {
   void *p[4];
@@ -577,6 +640,7 @@ int main(int argc, char **argv) {
   else if (strcmp(c, "env") == 0) case_env();
   else if (strcmp(c, "stats") == 0) case_stats();
   else if (strcmp(c, "full") == 0) case_full(argv[2]);
+  else if (strcmp(c, "reuse") == 0) case_reuse(argv[2]);
   else if (strcmp(c, "fds") == 0) case_fds((size_t)atol(argv[2]), (size_t)atol(argv[3]));
   else if (strcmp(c, "exit") == 0) return atoi(argv[2]);
   else if (strcmp(c, "signal") == 0) raise(atoi(argv[2]));

@@ -119,6 +119,16 @@ fn steering_api() {
 }
 
 #[test]
+fn released_files_are_reused_zeroed_and_never_shared() {
+    let dir = data_dir("reuse");
+    std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    let canon = std::fs::canonicalize(&dir).expect("canonicalize");
+    let out = exm(&["--threshold", "1M"], &dir).arg(prog()).arg("reuse").arg(&canon).output().expect("run");
+    assert_ok(&out);
+    assert!(files_in(&dir).is_empty() && files_in(&dir.join("sub")).is_empty());
+}
+
+#[test]
 fn threads() {
     assert_ok(&run_case("threads", &["--threshold", "1M"], &["threads"]));
 }
