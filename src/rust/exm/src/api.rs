@@ -31,16 +31,20 @@ unsafe fn copy_out(src: &[u8], buf: *mut c_char, len: usize) {
     }
 }
 
+/// Version of the shim, a static NUL-terminated string.
 #[no_mangle]
 pub extern "C" fn exm_version() -> *const c_char {
     VERSION.as_ptr().cast::<c_char>()
 }
 
+/// Requests of at least this many bytes are mapped.
 #[no_mangle]
 pub extern "C" fn exm_threshold_get() -> usize {
     THRESHOLD.load(Ordering::Relaxed)
 }
 
+/// Set the threshold: at least one page (exm-size's rule and this
+/// system's page size); EINVAL otherwise, or when the shim is inactive.
 #[no_mangle]
 pub extern "C" fn exm_threshold_set(bytes: usize) -> c_int {
     let ok = exm_size::check_threshold(bytes as u64).is_ok() && bytes >= page_size();
@@ -96,11 +100,13 @@ pub unsafe extern "C" fn exm_path_set(dir: *const c_char) -> c_int {
     0
 }
 
+/// The fork mode, one of `EXM_FORK_*`.
 #[no_mangle]
 pub extern "C" fn exm_fork_mode_get() -> c_int {
     FORK_MODE.load(Ordering::Relaxed) as c_int
 }
 
+/// Set the fork mode; EINVAL for an unknown one.
 #[no_mangle]
 pub extern "C" fn exm_fork_mode_set(mode: c_int) -> c_int {
     if !(FORK_PRIVATE..=FORK_DUPLICATE).contains(&mode) {

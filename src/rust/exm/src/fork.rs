@@ -47,6 +47,8 @@ fn freeze(b: &mut Block) {
     }
 }
 
+/// Before `fork()`: per the fork mode, freeze blocks (private), mark them
+/// shared, or copy them for the child (duplicate); the lock is held across.
 pub extern "C" fn fork_prepare() {
     let mut g = lock();
     let st = g.state();
@@ -74,6 +76,7 @@ pub extern "C" fn fork_prepare() {
     g.hold_across_fork();
 }
 
+/// After `fork()` in the parent: drop the child's copies and unlock.
 pub extern "C" fn fork_parent() {
     // SAFETY: we are the parent's after-fork handler; fork_prepare left the
     // mutex locked by this thread.
@@ -88,6 +91,8 @@ pub extern "C" fn fork_parent() {
     }
 }
 
+/// After `fork()` in the child: a fresh lock, no kept files, and the
+/// child's own copies mapped over the blocks (duplicate mode).
 pub extern "C" fn fork_child() {
     // SAFETY: the child's after-fork handler: only this thread exists.
     unsafe { reinit_in_child() };
