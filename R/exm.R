@@ -39,9 +39,12 @@ exm_fail <- function(errno, what, call = sys.call(-1)) {
 #' * `exm_active()` tells whether R runs under exm.
 #' * `exm_version()` gives the version of the shim (of these bindings outside exm).
 #' * `exm_threshold()` reports or sets the allocation size, in bytes, from
-#'   which allocations are file-backed (at least one page, 4096 bytes).
+#'   which allocations are file-backed (at least one page). It accepts the
+#'   same sizes as the launcher: `2^26`, `"64MiB"`, `"1e8"`.
 #' * `exm_path()` reports or sets the directory of the files. Loading the
-#'   package under exm sets it to the session's [tempdir()].
+#'   package under exm moves new files to the session's [tempdir()], unless
+#'   the user chose a directory (`exm --path DIR` or `EXM_PATH=DIR`): then
+#'   the user's directory stays.
 #' * `exm_cow()` reports or sets what a forked child (e.g. of
 #'   [parallel::mclapply()]) sees: `"private"` (default) gives parent and child
 #'   a copy-on-write snapshot taken at the fork; `"shared"` lets them write to
@@ -54,13 +57,20 @@ exm_fail <- function(errno, what, call = sys.call(-1)) {
 #' * `exm_madvise()` gives the kernel an access-pattern hint for the file
 #'   holding `x`.
 #' * `exm_stats()` counts the file-backed blocks now alive, their bytes and the
-#'   peak of bytes.
+#'   peak of bytes, and the requests of at least the threshold that came from
+#'   the ordinary allocator instead: because their disk space could not be
+#'   reserved (`fallback_disk`: a block's space is reserved when it is made,
+#'   so a full disk never kills R with SIGBUS at a later write), because
+#'   exm keeps descriptors free for R (`fallback_fd`: at least 256, or an
+#'   eighth of the descriptor limit), or for another reason (`fallback_other`,
+#'   e.g. the process's limit of mappings).
 #' * `exm_launcher()` gives the path of the `exm` program.
 #'
 #' Outside exm, all but `exm_active()`, `exm_version()` and `exm_launcher()`
 #' raise an error of class `mmap_error_exm` saying R was not started under exm.
 #'
-#' @param bytes New threshold in bytes (a number of at least 4096). Omit to
+#' @param bytes New threshold: a number of bytes, or a size string with a
+#'   binary unit such as `"512MiB"` or `"2G"`; at least one page. Omit to
 #'   report the current one.
 #' @param dir Existing writable directory for new files. Omit to report.
 #' @param mode One of `"private"`, `"shared"`, `"duplicate"`. Omit to report.
@@ -74,7 +84,8 @@ exm_fail <- function(errno, what, call = sys.call(-1)) {
 #'   previous value (invisibly) when setting.
 #' * `exm_lookup()`: a string, or `NA_character_`.
 #' * `exm_madvise()`: `x`, invisibly.
-#' * `exm_stats()`: a list with `count`, `bytes` and `peak`.
+#' * `exm_stats()`: a list with `count`, `bytes`, `peak`, `fallback_disk`,
+#'   `fallback_fd` and `fallback_other`.
 #' * `exm_launcher()`: the path of the `exm` program, or `""` when it is not
 #'   installed.
 #' @section Error conditions:
@@ -118,12 +129,18 @@ exm_threshold <- function(bytes) {
   exm_check_active()
   old <- exm_threshold_get_()
   if (missing(bytes)) return(old)
-  check_count(bytes)
-  if (bytes < 4096) {
-    mmap_abort(sprintf("`bytes` must be at least one page (4096), not %s.", format(bytes)),
+  ok <- length(bytes) == 1L && (is.numeric(bytes) || (is.character(bytes) && !is.na(bytes)))
+  if (!ok) {
+    mmap_abort(sprintf("`bytes` must be a single number or size string, not %s.", describe(bytes)),
                "mmap_error_type")
   }
-  exm_fail(exm_threshold_set_(as.double(bytes)), "Setting the exm threshold")
+  # exm's own rules (minimum, units) live in Rust, shared with the launcher.
+  parsed <- exm_threshold_parse_(if (is.numeric(bytes)) as.double(bytes) else bytes)
+  if (nzchar(parsed$problem)) {
+    mmap_abort(sprintf("`bytes` is not a usable threshold (%s): %s.", describe(bytes), parsed$problem),
+               "mmap_error_type")
+  }
+  exm_fail(exm_threshold_set_(parsed$bytes), "Setting the exm threshold")
   invisible(old)
 }
 
@@ -183,7 +200,8 @@ exm_madvise <- function(x, advice = c("normal", "random", "sequential", "willnee
 exm_stats <- function() {
   exm_check_active()
   s <- exm_stats_()
-  list(count = as.integer(s[1]), bytes = s[2], peak = s[3])
+  list(count = as.integer(s[1]), bytes = s[2], peak = s[3],
+       fallback_disk = s[4], fallback_fd = s[5], fallback_other = s[6])
 }
 
 #' @rdname exm
@@ -194,9 +212,11 @@ exm_launcher <- function() {
   p
 }
 
-# Called from .onLoad: under exm, new files go to the session temp dir.
+# Called from .onLoad: under exm, new files go to the session temp dir,
+# unless the user chose a directory. The launcher passes EXM_PATH only for
+# a choice (--path or EXM_PATH), never for its default (TMPDIR, /tmp).
 exm_on_load <- function() {
-  if (exm_active_()) {
+  if (exm_active_() && !nzchar(Sys.getenv("EXM_PATH"))) {
     exm_path_set_(normalizePath(tempdir(), mustWork = FALSE))
   }
   invisible()

@@ -104,8 +104,16 @@ exm_lookup_ <- function(x) .Call(wrap__exm_lookup_, x)
 # madvise() the block holding `x`; returns 0 or an errno number.
 exm_madvise_ <- function(x, advice) .Call(wrap__exm_madvise_, x, advice)
 
-# Statistics: count, bytes, peak (NA outside exm).
+# Statistics: count, bytes, peak, then the requests refused a file for
+# disk space, for descriptors and for other reasons (NA outside exm, and
+# the last three NA under a shim without `exm_fallbacks`).
 exm_stats_ <- function() .Call(wrap__exm_stats_)
+
+# An exm threshold from R: `bytes` is a number or a size string ("512MiB",
+# "1e8"), checked by exm's own rules (exm-size, shared with the launcher).
+# Returns `list(bytes, problem)`: the byte count and "", or NA and why
+# the value was refused.
+exm_threshold_parse_ <- function(bytes) .Call(wrap__exm_threshold_parse_, bytes)
 
 # `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
 # `spec` is any type spec but struct; for cstring it carries the mapping's

@@ -72,6 +72,16 @@ EXM_API int exm_madvise(const void *addr, int advice);
  * peak of bytes. Any pointer may be NULL. */
 EXM_API void exm_stats(size_t *count, size_t *bytes, size_t *peak);
 
+/* Requests of at least the threshold that did not get a file and came from
+ * the ordinary allocator instead (or failed), by reason: `space`, the file's
+ * disk space could not be reserved (disk full, quota, RLIMIT_FSIZE; a block
+ * always has its space reserved when made, so a full disk never turns into
+ * SIGBUS at a later write); `descriptors`, the descriptor reserve was reached
+ * (exm leaves max(256, RLIMIT_NOFILE / 8) descriptors to the program);
+ * `other`, anything else (no room, too many mappings, directory unusable).
+ * Any pointer may be NULL. */
+EXM_API void exm_fallbacks(size_t *space, size_t *descriptors, size_t *other);
+
 #ifdef __cplusplus
 }
 #endif

@@ -209,16 +209,40 @@ fn exm_madvise_(x: Robj, advice: &str) -> i32 {
     }
 }
 
-/// Statistics: count, bytes, peak (NA outside exm).
+/// Statistics: count, bytes, peak, then the requests refused a file for
+/// disk space, for descriptors and for other reasons (NA outside exm, and
+/// the last three NA under a shim without `exm_fallbacks`).
 #[extendr]
 fn exm_stats_() -> Vec<f64> {
-    let Some(f) = shim_fn!("stats", unsafe extern "C" fn(*mut usize, *mut usize, *mut usize)) else {
-        return vec![f64::NAN; 3];
+    let mut out = vec![f64::NAN; 6];
+    type Counts = unsafe extern "C" fn(*mut usize, *mut usize, *mut usize);
+    for (name, at) in [(shim_fn!("stats", Counts), 0), (shim_fn!("fallbacks", Counts), 3)] {
+        let Some(f) = name else { continue };
+        let (mut a, mut b, mut c) = (0usize, 0usize, 0usize);
+        // SAFETY: three valid out pointers.
+        unsafe { f(&mut a, &mut b, &mut c) };
+        out[at..at + 3].copy_from_slice(&[a as f64, b as f64, c as f64]);
+    }
+    out
+}
+
+/// An exm threshold from R: `bytes` is a number or a size string ("512MiB",
+/// "1e8"), checked by exm's own rules (exm-size, shared with the launcher).
+/// Returns `list(bytes, problem)`: the byte count and "", or NA and why
+/// the value was refused.
+#[extendr]
+fn exm_threshold_parse_(bytes: Robj) -> List {
+    let parsed = if let Some(s) = bytes.as_str() {
+        exm_size::parse_threshold(s.as_bytes())
+    } else if let Some(v) = bytes.as_real() {
+        exm_size::threshold_from_f64(v)
+    } else {
+        Err(exm_size::SizeError::BadNumber)
     };
-    let (mut c, mut b, mut p) = (0usize, 0usize, 0usize);
-    // SAFETY: three valid out pointers.
-    unsafe { f(&mut c, &mut b, &mut p) };
-    vec![c as f64, b as f64, p as f64]
+    match parsed {
+        Ok(v) => list!(bytes = v as f64, problem = ""),
+        Err(e) => list!(bytes = Rfloat::na(), problem = e.message()),
+    }
 }
 
 extendr_module! {
@@ -234,4 +258,5 @@ extendr_module! {
     fn exm_lookup_;
     fn exm_madvise_;
     fn exm_stats_;
+    fn exm_threshold_parse_;
 }

@@ -6,9 +6,7 @@
 //! and signals reach the caller unchanged.
 
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::undocumented_unsafe_blocks)]
-
-mod size;
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -17,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const SHIM_NAME: &str = "libexm.so";
-const DEFAULT_THRESHOLD: u64 = 2 << 30;
 const USAGE: &str = "\
 usage: exm [--threshold SIZE] [--path DIR] [--fork-mode MODE] [--stats] <program> [args...]
 
@@ -37,7 +34,12 @@ options:
 #[derive(Debug, PartialEq, Eq)]
 struct Config {
     threshold: u64,
+    /// The data directory (absolute), checked before the program starts.
     path: PathBuf,
+    /// Did the user choose it (`--path` or `EXM_PATH`)? Only then is it
+    /// passed on in `EXM_PATH`: programs that pick their own default (R
+    /// moves the files to its session directory) must keep a user's choice.
+    path_chosen: bool,
     fork_mode: String,
     stats: bool,
     program: OsString,
@@ -52,17 +54,8 @@ enum Parsed {
 }
 
 fn parse_threshold(s: &OsStr, origin: &str) -> Result<u64, String> {
-    let v = size::parse_size(s.as_bytes()).map_err(|e| {
-        format!("invalid threshold {} '{}': {}", origin, s.to_string_lossy(), e.message())
-    })?;
-    if v < 4096 {
-        return Err(format!(
-            "invalid threshold {} '{}': it must be at least one page (4096 bytes)",
-            origin,
-            s.to_string_lossy()
-        ));
-    }
-    Ok(v)
+    exm_size::parse_threshold(s.as_bytes())
+        .map_err(|e| format!("invalid threshold {} '{}': {}", origin, s.to_string_lossy(), e.message()))
 }
 
 fn parse_mode(s: &OsStr, origin: &str) -> Result<String, String> {
@@ -121,7 +114,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<OsString>) -> Result<Pa
         Some(t) => t,
         None => match env("EXM_THRESHOLD").filter(|v| !v.is_empty()) {
             Some(v) => parse_threshold(&v, "in EXM_THRESHOLD")?,
-            None => DEFAULT_THRESHOLD,
+            None => exm_size::DEFAULT_THRESHOLD,
         },
     };
     let fork_mode = match mode {
@@ -144,6 +137,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<OsString>) -> Result<Pa
     Ok(Parsed::Run(Config {
         threshold,
         path,
+        path_chosen: matches!(origin, "--path" | "EXM_PATH"),
         fork_mode,
         stats,
         program,
@@ -233,8 +227,14 @@ fn main() -> ExitCode {
     cmd.args(&cfg.args)
         .env("LD_PRELOAD", preload_value(&shim, std::env::var_os("LD_PRELOAD").as_deref()))
         .env("EXM_THRESHOLD", cfg.threshold.to_string())
-        .env("EXM_PATH", &cfg.path)
         .env("EXM_FORK_MODE", &cfg.fork_mode);
+    // Without EXM_PATH the shim takes TMPDIR, then /tmp: the same directory
+    // as checked above.
+    if cfg.path_chosen {
+        cmd.env("EXM_PATH", &cfg.path);
+    } else {
+        cmd.env_remove("EXM_PATH");
+    }
     if cfg.stats {
         // exec keeps our pid: only the program itself reports, not its
         // forked children or the programs it runs.
@@ -297,9 +297,14 @@ mod tests {
         }
         let (s1, s2, s3) = (d1.to_str().unwrap(), d2.to_str().unwrap(), d3.to_str().unwrap());
         let env = [("EXM_PATH", s2), ("TMPDIR", s3)];
-        assert_eq!(run(&["--path", s1, "p"], &env).expect("parses").path, d1);
-        assert_eq!(run(&["p"], &env).expect("parses").path, d2);
-        assert_eq!(run(&["p"], &env[1..]).expect("parses").path, d3);
+        let chosen = |args: &[&str], env: &[(&str, &str)]| {
+            let c = run(args, env).expect("parses");
+            (c.path, c.path_chosen)
+        };
+        assert_eq!(chosen(&["--path", s1, "p"], &env), (d1.clone(), true));
+        assert_eq!(chosen(&["p"], &env), (d2.clone(), true));
+        assert_eq!(chosen(&["p"], &env[1..]), (d3.clone(), false));
+        assert_eq!(chosen(&["p"], &[]), (std::fs::canonicalize("/tmp").expect("/tmp"), false));
         let e = run(&["--path", "/nonexistent/exm", "p"], &[]).unwrap_err();
         assert!(e.contains("/nonexistent/exm"), "{e}");
         for d in [&d1, &d2, &d3] {

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -419,6 +420,183 @@ static void case_page(void) {
   puts("ok");
 }
 
+/* The data directory is on a small file system (or the file size limit is
+ * small): a block whose disk space cannot be reserved comes from glibc, so
+ * writing all of it never raises SIGBUS. `how` is "fs" (the test mounted an
+ * 8 MiB file system) or "fsize" (limit the file size to 5 MiB here; SIGXFSZ
+ * keeps its default action, which would kill us if exm ever hit the limit). */
+static size_t fallbacks_space(void) {
+  size_t s = 0;
+  exm_fallbacks(&s, NULL, NULL);
+  return s;
+}
+
+static void case_full(const char *how) {
+  CHECK(exm_threshold_get() == MB);
+  if (strcmp(how, "fsize") == 0) {
+    struct rlimit rl = {5 * MB, 5 * MB};
+    CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+  }
+  CHECK(fallbacks_space() == 0);
+  unsigned char *a = malloc(4 * MB);
+  CHECK(a && mapped(a));
+  memset(a, 'a', 4 * MB);
+  /* no room for 6 MiB more: from glibc, every byte writable */
+  unsigned char *b = malloc(6 * MB);
+  CHECK(b && !mapped(b) && fallbacks_space() == 1);
+  memset(b, 'b', 6 * MB);
+  unsigned char *c = calloc(1, 6 * MB);
+  CHECK(c && !mapped(c) && all_eq(c, 6 * MB, 0) && fallbacks_space() == 2);
+  memset(c, 'c', 6 * MB);
+  void *d = NULL;
+  CHECK(posix_memalign(&d, 2 * MB, 6 * MB) == 0 && !mapped(d) && (uintptr_t)d % (2 * MB) == 0);
+  memset(d, 'd', 6 * MB);
+  CHECK(fallbacks_space() == 3);
+  /* a mapped block that cannot grow on disk moves to the heap, intact */
+  unsigned char *g = realloc(a, 16 * MB);
+  CHECK(g && !mapped(g) && all_eq(g, 4 * MB, 'a') && fallbacks_space() == 4);
+  memset(g, 'g', 16 * MB);
+  /* a heap block grown past the threshold stays on the heap */
+  unsigned char *h = malloc(1000);
+  memset(h, 'h', 1000);
+  h = realloc(h, 10 * MB);
+  CHECK(h && !mapped(h) && all_eq(h, 1000, 'h') && fallbacks_space() == 5);
+  memset(h, 'H', 10 * MB);
+  /* space freed: mapped again, and its space is really there */
+  CHECK(count_now() == 0);
+  unsigned char *e = malloc(3 * MB);
+  CHECK(e && mapped(e));
+  memset(e, 'e', 3 * MB);
+  CHECK(all_eq(b, 6 * MB, 'b') && all_eq(c, 6 * MB, 'c') && all_eq(e, 3 * MB, 'e'));
+  size_t space, fds, other;
+  exm_fallbacks(&space, &fds, &other);
+  CHECK(space == 5 && fds == 0 && other == 0);
+  free(b);
+  free(c);
+  free(d);
+  free(g);
+  free(h);
+  free(e);
+  CHECK(count_now() == 0);
+  puts("ok");
+}
+
+/* Tens of thousands of live blocks at a one-page threshold: past the
+ * descriptor reserve (and the mapping limit) blocks come from glibc, and
+ * the program can still open files and load libraries. `limit` > 0 lowers
+ * RLIMIT_NOFILE first, so the descriptor reserve is what stops exm. */
+static void case_fds(size_t limit, size_t n) {
+  CHECK(exm_threshold_get() == 4096);
+  if (limit > 0) {
+    struct rlimit rl = {limit, limit};
+    CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+  }
+  struct rlimit rl;
+  CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+  void **keep = malloc(n * sizeof *keep); /* n * 8 bytes: mapped or not, no matter */
+  CHECK(keep);
+  size_t mapped_n = 0;
+  for (size_t i = 0; i < n; i++) {
+    keep[i] = malloc(8192);
+    CHECK(keep[i]);
+    memset(keep[i], (int)(i & 0xff), 8192);
+    mapped_n += mapped(keep[i]);
+  }
+  size_t space, fds, other;
+  exm_fallbacks(&space, &fds, &other);
+  fprintf(stderr, "limit %zu: %zu of %zu blocks mapped; fallbacks: space %zu, descriptors %zu, other %zu\n",
+          (size_t)rl.rlim_cur, mapped_n, n, space, fds, other);
+  CHECK(mapped_n > 100);
+  CHECK(count_now() == mapped_n + mapped(keep) && space == 0);
+  CHECK(fds + other >= n - mapped_n);
+  if (limit > 0) CHECK(mapped_n < n && fds > 0);
+  /* at least 200 descriptors are still free for the program */
+  int opened[300];
+  int k = 0;
+  while (k < 300) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    opened[k++] = fd;
+  }
+  CHECK(k >= 200);
+  for (int j = 0; j < k; j++) close(opened[j]);
+  FILE *f = tmpfile();
+  CHECK(f && fprintf(f, "still fine\n") > 0);
+  fclose(f);
+  void *lib = dlopen("libresolv.so.2", RTLD_NOW);
+  if (!lib) lib = dlopen("libutil.so.1", RTLD_NOW);
+  CHECK(lib != NULL);
+  dlclose(lib);
+  for (size_t i = 0; i < n; i++) CHECK(((unsigned char *)keep[i])[8191] == (unsigned char)(i & 0xff));
+  for (size_t i = 0; i < n; i++) free(keep[i]);
+  free(keep);
+  CHECK(count_now() == 0);
+  puts("ok");
+}
+
+/* Released files are kept and reused: a reused block reads as zeros like a
+ * new one, in the new data directory after exm_path_set, and never in a
+ * forked child. */
+static int can_zero_ranges(const char *dir) {
+  int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+  if (fd < 0) return 0;
+  int ok = fallocate(fd, 0, 0, 4096) == 0 &&
+           fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
+  close(fd);
+  return ok;
+}
+
+static void case_reuse(const char *dir) {
+  /* file systems that cannot zero a range (tmpfs) keep no files */
+  int keeps = can_zero_ranges(dir);
+  char name1[4096], name2[4096];
+  unsigned char *p = malloc(2 * MB);
+  CHECK(p && mapped(p) && exm_lookup(p, name1, sizeof name1) > 0);
+  memset(p, 0xAB, 2 * MB);
+  free(p);
+  for (int round = 0; round < 3; round++) {
+    unsigned char *q = round == 1 ? calloc(1, 2 * MB) : malloc(2 * MB - 4096 * round);
+    CHECK(q && mapped(q) && exm_lookup(q, name2, sizeof name2) > 0);
+    CHECK(!keeps || strcmp(name1, name2) == 0); /* the same (kept) file */
+    CHECK(all_eq(q, 2 * MB - 4096 * round, 0));  /* zeroed */
+    memset(q, 0xCD, 2 * MB - 4096 * round);
+    free(q);
+  }
+  /* a fork: the child's blocks never share a file with the parent's */
+  unsigned char *a = malloc(2 * MB);
+  memset(a, 1, 2 * MB);
+  free(a); /* kept by the parent */
+  int pipefd[2];
+  CHECK(pipe(pipefd) == 0);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    unsigned char *c = malloc(2 * MB);
+    if (!c || !mapped(c) || !all_eq(c, 2 * MB, 0)) _exit(10);
+    memset(c, 'c', 2 * MB);
+    char ch;
+    if (read(pipefd[0], &ch, 1) != 1) _exit(11);  /* the parent has written */
+    _exit(all_eq(c, 2 * MB, 'c') ? 0 : 12);
+  }
+  unsigned char *b = malloc(2 * MB);
+  CHECK(b && mapped(b) && all_eq(b, 2 * MB, 0));
+  memset(b, 'p', 2 * MB);
+  CHECK(write(pipefd[1], "x", 1) == 1);
+  int st;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(all_eq(b, 2 * MB, 'p'));
+  free(b);
+  /* a new data directory: kept files of the old one are not reused */
+  char sub[4200];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  CHECK(exm_path_set(sub) == 0);
+  unsigned char *d = malloc(2 * MB);
+  CHECK(d && exm_lookup(d, name2, sizeof name2) > 0 && strncmp(name2, sub, strlen(sub)) == 0);
+  free(d);
+  CHECK(count_now() == 0);
+  puts(keeps ? "ok" : "ok (this file system cannot zero ranges: no file kept)");
+}
+
 /* Allocate, report, then wait to be killed. */
 static void case_hold(void) {
   void *p[4];
@@ -436,8 +614,9 @@ static void case_env(void) {
   const char *pre = getenv("LD_PRELOAD");
   char path[4096];
   exm_path_get(path, sizeof path);
-  printf("LD_PRELOAD=%s\nthreshold=%zu\npath=%s\nmode=%d\n", pre ? pre : "",
-         exm_threshold_get(), path, exm_fork_mode_get());
+  const char *env_path = getenv("EXM_PATH");
+  printf("LD_PRELOAD=%s\nthreshold=%zu\npath=%s\nmode=%d\nEXM_PATH=%s\n", pre ? pre : "",
+         exm_threshold_get(), path, exm_fork_mode_get(), env_path ? env_path : "(unset)");
 }
 
 static void *volatile sink;
@@ -460,6 +639,9 @@ int main(int argc, char **argv) {
   else if (strcmp(c, "hold") == 0) case_hold();
   else if (strcmp(c, "env") == 0) case_env();
   else if (strcmp(c, "stats") == 0) case_stats();
+  else if (strcmp(c, "full") == 0) case_full(argv[2]);
+  else if (strcmp(c, "reuse") == 0) case_reuse(argv[2]);
+  else if (strcmp(c, "fds") == 0) case_fds((size_t)atol(argv[2]), (size_t)atol(argv[3]));
   else if (strcmp(c, "exit") == 0) return atoi(argv[2]);
   else if (strcmp(c, "signal") == 0) raise(atoi(argv[2]));
   else if (strcmp(c, "active") == 0) { puts(exm_version ? "active" : "inactive"); }

@@ -119,6 +119,16 @@ fn steering_api() {
 }
 
 #[test]
+fn released_files_are_reused_zeroed_and_never_shared() {
+    let dir = data_dir("reuse");
+    std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    let canon = std::fs::canonicalize(&dir).expect("canonicalize");
+    let out = exm(&["--threshold", "1M"], &dir).arg(prog()).arg("reuse").arg(&canon).output().expect("run");
+    assert_ok(&out);
+    assert!(files_in(&dir).is_empty() && files_in(&dir.join("sub")).is_empty());
+}
+
+#[test]
 fn threads() {
     assert_ok(&run_case("threads", &["--threshold", "1M"], &["threads"]));
 }
@@ -219,6 +229,49 @@ fn stats_at_exit() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("exm:"));
 }
 
+/// Mount a small tmpfs at `dir` (root only); false when that is impossible.
+fn mount_small_fs(dir: &Path) -> bool {
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs"])
+        .arg(dir)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn full_file_system_falls_back_instead_of_sigbus() {
+    let dir = data_dir("full-fs");
+    if !mount_small_fs(&dir) {
+        eprintln!("cannot mount a small tmpfs (needs root): the file-size-limit variant below still runs");
+        return;
+    }
+    let out = exm(&["--threshold", "1M"], &dir).arg(prog()).args(["full", "fs"]).output().expect("run exm");
+    let left = files_in(&dir);
+    let _ = Command::new("umount").arg(&dir).status();
+    assert_ok(&out);
+    assert!(left.is_empty(), "files left: {left:?}");
+}
+
+#[test]
+fn file_size_limit_falls_back_without_sigxfsz() {
+    let out = run_case("full-fsize", &["--threshold", "1M"], &["full", "fsize"]);
+    assert_ok(&out);
+}
+
+#[test]
+fn descriptor_reserve_keeps_files_and_libraries_usable() {
+    // The descriptor limit is what stops exm: 20,000 live blocks under a
+    // limit of 4,096.
+    let out = run_case("fds-limit", &["--threshold", "4096"], &["fds", "4096", "20000"]);
+    assert_ok(&out);
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(se.contains("limit 4096:"), "{se}");
+    // Whatever limits this system has: 30,000 live blocks.
+    assert_ok(&run_case("fds-any", &["--threshold", "4096"], &["fds", "0", "30000"]));
+}
+
 fn env_report(opts: &[&str], env: &[(&str, &str)], dir: &Path) -> (Output, String) {
     let mut c = exm(&[], dir);
     // `exm()` passes --path; rebuild without it when the test wants env.
@@ -264,14 +317,18 @@ fn path_precedence() {
     let d2 = std::fs::canonicalize(data_dir("prec-env")).expect("dir");
     let d3 = std::fs::canonicalize(data_dir("prec-tmp")).expect("dir");
     let (s1, s2, s3) = (d1.to_str().unwrap(), d2.to_str().unwrap(), d3.to_str().unwrap());
+    // A directory the user chose reaches the program in EXM_PATH (so that
+    // R keeps it); the default (TMPDIR, /tmp) does not.
     let (_, so) = env_report(&["--no-path", "--path", s1], &[("EXM_PATH", s2), ("TMPDIR", s3)], &d1);
-    assert!(so.contains(&format!("path={s1}\n")), "{so}");
+    assert!(so.contains(&format!("path={s1}\n")) && so.contains(&format!("EXM_PATH={s1}\n")), "{so}");
     let (_, so) = env_report(&["--no-path"], &[("EXM_PATH", s2), ("TMPDIR", s3)], &d1);
-    assert!(so.contains(&format!("path={s2}\n")), "{so}");
+    assert!(so.contains(&format!("path={s2}\n")) && so.contains(&format!("EXM_PATH={s2}\n")), "{so}");
     let (_, so) = env_report(&["--no-path"], &[("TMPDIR", s3)], &d1);
-    assert!(so.contains(&format!("path={s3}\n")), "{so}");
+    assert!(so.contains(&format!("path={s3}\n")) && so.contains("EXM_PATH=(unset)\n"), "{so}");
+    let (_, so) = env_report(&["--no-path"], &[("EXM_PATH", ""), ("TMPDIR", s3)], &d1);
+    assert!(so.contains(&format!("path={s3}\n")) && so.contains("EXM_PATH=(unset)\n"), "{so}");
     let (_, so) = env_report(&["--no-path"], &[], &d1);
-    assert!(so.contains("path=/tmp\n"), "{so}");
+    assert!(so.contains("path=/tmp\n") && so.contains("EXM_PATH=(unset)\n"), "{so}");
     let (out, so) = env_report(&["--no-path"], &[("EXM_PATH", "/nonexistent/exm")], &d1);
     assert_eq!(out.status.code(), Some(2));
     assert!(so.is_empty() && String::from_utf8_lossy(&out.stderr).contains("/nonexistent/exm"));

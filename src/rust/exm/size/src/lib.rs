@@ -1,26 +1,77 @@
-//! Size parsing shared by the launcher and the shim.
+//! Byte counts and thresholds, shared by the exm launcher, the exm shim and
+//! the R bindings of package mmap (so R never re-derives exm's rules).
 //!
 //! The parser works on bytes and never allocates, so the shim can run it
 //! during start-up before the allocator hooks are live.
 
-/// Why a size string was rejected.
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+/// Smallest threshold exm accepts: one page. (The shim also refuses a
+/// threshold below the page size of the running system.)
+pub const MIN_THRESHOLD: u64 = 4096;
+
+/// Threshold used when none is given: 2 GiB.
+pub const DEFAULT_THRESHOLD: u64 = 2 << 30;
+
+/// Why a size string or threshold was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SizeError {
     Empty,
     BadNumber,
     BadUnit,
     Overflow,
+    /// A number that is NA, negative or not whole.
+    NotACount,
+    /// A threshold below [`MIN_THRESHOLD`].
+    BelowMinimum,
 }
 
 impl SizeError {
+    /// Why the value was rejected, as the end of a sentence.
     pub fn message(self) -> &'static str {
         match self {
             SizeError::Empty => "the value is empty",
             SizeError::BadNumber => "it is not a number (examples: 2147483648, 1e8, 2G, 512MiB)",
             SizeError::BadUnit => "unknown unit (use K, M, G, T or KiB, MiB, GiB, TiB; all binary)",
             SizeError::Overflow => "the value is too large",
+            SizeError::NotACount => "it must be a whole number of bytes, not NA, negative or fractional",
+            SizeError::BelowMinimum => "it must be at least one page (4096 bytes)",
         }
     }
+}
+
+/// Parse a threshold: a byte count (see [`parse_size`]) of at least
+/// [`MIN_THRESHOLD`].
+pub fn parse_threshold(s: &[u8]) -> Result<u64, SizeError> {
+    check_threshold(parse_size(s)?)
+}
+
+/// Check that `bytes` is a usable threshold.
+pub fn check_threshold(bytes: u64) -> Result<u64, SizeError> {
+    if bytes < MIN_THRESHOLD {
+        Err(SizeError::BelowMinimum)
+    } else {
+        Ok(bytes)
+    }
+}
+
+/// A threshold given as a floating-point number (R's numbers): a whole,
+/// non-negative, finite value of at least [`MIN_THRESHOLD`].
+pub fn threshold_from_f64(bytes: f64) -> Result<u64, SizeError> {
+    if bytes.is_nan() || bytes < 0.0 {
+        return Err(SizeError::NotACount);
+    }
+    // 2^64 as f64 (infinity included); `as` saturates, so compare first.
+    if bytes >= 18_446_744_073_709_551_616.0 {
+        return Err(SizeError::Overflow);
+    }
+    let whole = bytes as u64;
+    if whole as f64 != bytes {
+        return Err(SizeError::NotACount);
+    }
+    check_threshold(whole)
 }
 
 /// Parse a byte count: an integer or decimal number with an optional
@@ -161,6 +212,24 @@ mod tests {
         assert_eq!(parse_size(b"1T"), Ok(1 << 40));
         assert_eq!(parse_size(b" 4096 "), Ok(4096));
         assert_eq!(parse_size(b"4096B"), Ok(4096));
+    }
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(parse_threshold(b"4096"), Ok(MIN_THRESHOLD));
+        assert_eq!(parse_threshold(b"4K"), Ok(4096));
+        assert_eq!(parse_threshold(b"4095"), Err(SizeError::BelowMinimum));
+        assert_eq!(parse_threshold(b"lots"), Err(SizeError::BadNumber));
+        assert_eq!(threshold_from_f64(1048576.0), Ok(1 << 20));
+        assert_eq!(threshold_from_f64(4096.0), Ok(4096));
+        assert_eq!(threshold_from_f64(4095.0), Err(SizeError::BelowMinimum));
+        assert_eq!(threshold_from_f64(10.0), Err(SizeError::BelowMinimum));
+        assert_eq!(threshold_from_f64(f64::NAN), Err(SizeError::NotACount));
+        assert_eq!(threshold_from_f64(-4096.0), Err(SizeError::NotACount));
+        assert_eq!(threshold_from_f64(5000.5), Err(SizeError::NotACount));
+        assert_eq!(threshold_from_f64(f64::INFINITY), Err(SizeError::Overflow));
+        assert_eq!(threshold_from_f64(1e20), Err(SizeError::Overflow));
+        assert_eq!(DEFAULT_THRESHOLD, 2147483648);
     }
 
     #[test]
