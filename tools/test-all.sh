@@ -26,16 +26,20 @@ bash tools/vendor.sh --check || { failed=$((failed + 1)); status=1; }
 
 # Lints are rules (src/rust/*/lib.rs: every unsafe block and unsafe fn says
 # why it is sound): any clippy warning counts as a failure.
-for pkg in mmapcore mmap; do
-  echo "== cargo clippy ($pkg)"
-  if (cd src/rust && cargo clippy -j 2 -p "$pkg" --all-targets -- -D warnings) > "$log/clippy.txt" 2>&1; then
+clippy() {  # $1: label, $2: crate dir, rest: cargo clippy selection
+  local label=$1 dir=$2; shift 2
+  echo "== cargo clippy ($label)"
+  if (cd "$dir" && cargo clippy -j 2 "$@" --all-targets -- -D warnings) > "$log/clippy.txt" 2>&1; then
     echo "clippy: clean"
   else
     grep -E '^(error|warning)' -A8 "$log/clippy.txt" | head -60
     grep -qE '^(error|warning)' "$log/clippy.txt" || tail -20 "$log/clippy.txt"
-    echo "clippy failed for $pkg"; failed=$((failed + 1)); status=1
+    echo "clippy failed for $label"; failed=$((failed + 1)); status=1
   fi
-done
+}
+clippy mmapcore src/rust -p mmapcore
+clippy mmap src/rust -p mmap
+clippy exm src/rust/exm --workspace
 
 for crate in src/rust/core src/rust/exm; do
   [ -f "$crate/Cargo.toml" ] || continue
