@@ -48,11 +48,18 @@ mm_int64_to_double_ <- function(x) .Call(wrap__mm_int64_to_double_, x)
 # Whole-mapping statistics: c(min, mean, max, na, n).
 mm_summary_ <- function(h, spec) .Call(wrap__mm_summary_, h, spec)
 
-# A zero-copy view of the bytes a live mmap handle maps (`info` describes them).
-mm_view_ <- function(h, info) .Call(wrap__mm_view_, h, info)
+# A view of the live mmap handle `h`: `spec` describes the type, `field`
+# picks a struct column, `from`/`len` a window. `info` is what a view
+# serialized by reference stores.
+mm_view_ <- function(h, spec, field, cindex, from, len, int64_as_double, by_reference, info) .Call(wrap__mm_view_, h, spec, field, cindex, from, len, int64_as_double, by_reference, info)
 
-# Whether `x` is one of our views, and whether R reads it in place.
+# Whether `x` is one of our views; whether R reads it in place; whether it
+# has a private copy.
 mm_view_info_ <- function(x) .Call(wrap__mm_view_info_, x)
+
+# `op` over a window of a mapping: list(value, warnings), or NULL where R's
+# own function must answer (the caller then applies it to a view).
+mm_summary_op_ <- function(h, spec, field, cindex, from, len, op, narm) .Call(wrap__mm_summary_op_, h, spec, field, cindex, from, len, op, narm)
 
 # TRUE when R runs under exm (the shim's API is present).
 exm_active_ <- function() .Call(wrap__exm_active_)
@@ -88,6 +95,8 @@ exm_madvise_ <- function(x, advice) .Call(wrap__exm_madvise_, x, advice)
 exm_stats_ <- function() .Call(wrap__exm_stats_)
 
 # `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
+# `spec` is any type spec but struct; for cstring it carries the mapping's
+# offset table as `cindex` (rebuilt here when absent or stale).
 mm_compare_ <- function(h, spec, op, value, int64) .Call(wrap__mm_compare_, h, spec, op, value, int64)
 
 # Bytes per element (NA for cstring) and, for struct, the fields' offsets.

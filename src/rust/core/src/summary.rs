@@ -46,21 +46,8 @@ impl Op {
             _ => return None,
         })
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            Op::Sum => "sum",
-            Op::Prod => "prod",
-            Op::Min => "min",
-            Op::Max => "max",
-            Op::Range => "range",
-            Op::Any => "any",
-            Op::All => "all",
-            Op::Mean => "mean",
-            Op::AnyNa => "anyNA",
-        }
-    }
 }
+
 
 /// A summary's value, typed as R types it.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,10 +145,6 @@ fn fold<A: Send>(
             .map(|h| h.join().unwrap_or_else(|_| Err(MmError::Type("internal: a summary thread panicked".into()))))
             .collect()
     })
-}
-
-fn wrong_block() -> MmError {
-    MmError::Type("internal: a block of an unexpected type".into())
 }
 
 // ---------------------------------------------------------------------------
@@ -836,11 +819,6 @@ fn cplx_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<[f64; 2]> {
     }
     let (tr, ti) = cplx_parts(col, bytes, narm, m)?;
     Ok([m[0] + tr.value(false) / n, m[1] + ti.value(false) / n])
-}
-
-/// The name R uses for `op` in messages.
-pub fn op_name(op: Op) -> &'static str {
-    op.name()
 }
 
 #[cfg(test)]
