@@ -597,10 +597,12 @@ unsafe extern "C" fn extract_subset(x: SEXP, indx: SEXP, _call: SEXP) -> SEXP {
         // SAFETY: R calls this only on our views with an integer or double
         // index vector it protects; the result is protected while filled.
         unsafe {
-            if copy_of(x) != ffi::R_NilValue {
+            let st = state(x)?;
+            // A copy is read in place by R's own code; int64 shown as doubles
+            // is converted element by element (Elt).
+            if copy_of(x) != ffi::R_NilValue || st.int64_as_double {
                 return Ok(std::ptr::null_mut());
             }
-            let st = state(x)?;
             let n = ffi::XLENGTH(indx);
             let idx = match ffi::TYPEOF(indx) {
                 SEXPTYPE::INTSXP => RIndex::Int(std::slice::from_raw_parts(ffi::DATAPTR_RO(indx).cast(), n as usize)),
@@ -639,9 +641,6 @@ unsafe extern "C" fn extract_subset(x: SEXP, indx: SEXP, _call: SEXP) -> SEXP {
             if let Err(e) = filled {
                 ffi::Rf_unprotect(1);
                 return Err(e);
-            }
-            if st.int64_as_double {
-                int64_to_double(std::slice::from_raw_parts_mut(ffi::REAL(result), n as usize));
             }
             ffi::Rf_unprotect(1);
             Ok(result)

@@ -249,14 +249,38 @@ impl Column {
                 OutBuf::Raw(o) => copy(run, o, 0, pos),
                 OutBuf::Integer(o) | OutBuf::Logical(o) => copy(bytemuck::cast_slice(run), o, NA_INT, pos),
                 OutBuf::Double(o) => copy(bytemuck::cast_slice(run), o, na, pos),
-                OutBuf::Int64(o) => copy(bytemuck::cast_slice(run), o, i64::MIN, pos),
+                // An integer64 lives in a double vector: R's subsetting pads with NA_real_.
+                OutBuf::Int64(o) => copy(bytemuck::cast_slice(run), o, codec::NA_REAL_BITS as i64, pos),
                 OutBuf::Complex(o) => copy(bytemuck::cast_slice(run), o, [na, na], pos),
             }
             return Ok(());
         }
         let count = idx.len();
         let sel = Selection::Positions((0..count).map(pos).collect());
-        self.extract(bytes, &sel, out)
+        let int64 = matches!(out, OutBuf::Int64(_));
+        let mut out = out;
+        let pad = |out: &mut OutBuf<'_>| {
+            if let OutBuf::Int64(o) = out {
+                for (k, v) in o.iter_mut().enumerate() {
+                    if sel.get(k as u64) == NA_POS {
+                        *v = codec::NA_REAL_BITS as i64;
+                    }
+                }
+            }
+        };
+        let reborrow = match &mut out {
+            OutBuf::Raw(o) => OutBuf::Raw(o),
+            OutBuf::Logical(o) => OutBuf::Logical(o),
+            OutBuf::Integer(o) => OutBuf::Integer(o),
+            OutBuf::Double(o) => OutBuf::Double(o),
+            OutBuf::Complex(o) => OutBuf::Complex(o),
+            OutBuf::Int64(o) => OutBuf::Int64(o),
+        };
+        self.extract(bytes, &sel, reborrow)?;
+        if int64 {
+            pad(&mut out);
+        }
+        Ok(())
     }
 }
 

@@ -575,18 +575,17 @@ fn dbl_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<f64> {
             return Ok(v);
         }
     }
-    let mut m = first.acc.value() / n;
-    if !m.is_finite() {
-        // The sum overflowed a double (R's long double did not): sum x / n.
-        m = dsum_pass(col, bytes, &move |x| x / n)?.acc.value();
-        if !m.is_finite() {
-            return Ok(m);
-        }
-    }
-    // R's second pass: add the mean of the residuals.
-    let mean = m;
-    let t = dsum_pass(col, bytes, &move |x| x - mean)?;
-    Ok(m + t.acc.value() / n)
+    let (acc, scale) = if first.acc.value().is_finite() {
+        (first.acc, 1.0)
+    } else {
+        // The sum overflowed a double (R's long double did not): scale the terms.
+        (dsum_pass(col, bytes, &|x| x * DOWN)?.acc, DOWN)
+    };
+    // The compensated sum is s + c; the rounding of (s + c) / n is corrected
+    // with an exact residual, as R's second pass does.
+    let m = acc.value() / n;
+    let residual = (-n).mul_add(m, acc.s) + acc.c;
+    Ok((m + residual / n) / scale)
 }
 
 #[derive(Clone, Copy)]
