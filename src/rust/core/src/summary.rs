@@ -172,6 +172,41 @@ fn any_na(col: &Column, bytes: &[u8]) -> Result<bool> {
 // ---------------------------------------------------------------------------
 // Integers and logicals
 
+/// Runs `$body` compiled for AVX2 when the CPU has it (the default x86-64
+/// target is SSE2 only, which leaves the summaries compute-bound), else as is.
+macro_rules! with_avx2 {
+    ($body:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn fast<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                return unsafe { fast(|| $body) };
+            }
+        }
+        $body
+    }};
+}
+
+/// Sum of the non-NA values of a block (at most 2^32 elements) and its NA count.
+fn int_block_sum(v: &[i32]) -> (i64, usize) {
+    with_avx2!(int_block_sum_plain(v))
+}
+
+#[inline(always)]
+fn int_block_sum_plain(v: &[i32]) -> (i64, usize) {
+    let mut s = 0i64;
+    let mut nas = 0i64;
+    for &x in v {
+        s += x as i64;
+        nas += (x == NA_INT) as i64;
+    }
+    (s - nas * NA_INT as i64, nas as usize)
+}
+
 #[derive(Default)]
 struct ISum {
     total: i128,
@@ -184,10 +219,7 @@ fn int_sum(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
         let Block::Int(v) = b else { return false };
         // Branch-free first: NAs count as zero; only a block holding an NA is
         // walked again to find where R would have stopped.
-        let (s, nas) = v.iter().fold((0i64, 0usize), |(s, c), &x| {
-            let na = x == NA_INT;
-            (s + if na { 0 } else { x as i64 }, c + na as usize)
-        });
+        let (s, nas) = int_block_sum(v);
         if nas == 0 || narm {
             acc.total += s as i128;
             return true;
@@ -249,17 +281,7 @@ fn int_extremes(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Answer
     let init = || IExt { min: i32::MAX, max: i32::MIN, seen: false, na: false };
     let parts = fold(col, bytes, init, |acc, b| {
         let Block::Int(v) = b else { return false };
-        let mut lo = acc.min;
-        let mut hi = acc.max;
-        let mut nas = 0usize;
-        for &x in v {
-            if x == NA_INT {
-                nas += 1;
-            } else {
-                lo = lo.min(x);
-                hi = hi.max(x);
-            }
-        }
+        let (lo, hi, nas) = int_block_extremes(v, acc.min, acc.max);
         acc.seen |= nas < v.len();
         acc.min = lo;
         acc.max = hi;
@@ -290,6 +312,23 @@ fn int_extremes(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Answer
     } else {
         Answer { value: pick(all.min, all.max), warnings: Vec::new() }
     })
+}
+
+fn int_block_extremes(v: &[i32], lo: i32, hi: i32) -> (i32, i32, usize) {
+    with_avx2!(int_block_extremes_plain(v, lo, hi))
+}
+
+#[inline(always)]
+fn int_block_extremes_plain(v: &[i32], mut lo: i32, mut hi: i32) -> (i32, i32, usize) {
+    let mut nas = 0usize;
+    for &x in v {
+        // NA is i32::MIN: it never raises the maximum, and reads as i32::MAX for the minimum.
+        let na = x == NA_INT;
+        nas += na as usize;
+        lo = lo.min(if na { i32::MAX } else { x });
+        hi = hi.max(x);
+    }
+    (lo, hi, nas)
 }
 
 #[derive(Default, Clone, Copy)]
@@ -340,10 +379,8 @@ struct ICount {
 fn int_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<f64> {
     let parts = fold(col, bytes, ICount::default, |acc, b| {
         let Block::Int(v) = b else { return false };
-        let (s, nas) = v.iter().fold((0i64, 0u64), |(s, c), &x| {
-            let na = x == NA_INT;
-            (s + if na { 0 } else { x as i64 }, c + na as u64)
-        });
+        let (s, nas) = int_block_sum(v);
+        let nas = nas as u64;
         if nas > 0 && !narm {
             acc.na = true;
             return false;
@@ -445,27 +482,89 @@ impl Acc {
     }
 }
 
-const LANES: usize = 4;
+const LANES: usize = 8;
 
-/// Compensated sum of `f(x)` over a block, in independent lanes (no NaN checks).
+/// Compensated sum of `x * scale` over a block, in independent lanes (no NaN
+/// checks). Knuth's branch-free TwoSum keeps every lane exact. Scaling by a
+/// power of two is exact.
+fn lanes(v: &[f64], scale: f64) -> Acc {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { lanes_avx2(v, scale) };
+    }
+    lanes_plain(v, scale)
+}
+
 #[inline(always)]
-fn lanes(v: &[f64], f: impl Fn(f64) -> f64) -> Acc {
-    let mut acc = [Acc::default(); LANES];
+fn finish_lanes(s: [f64; LANES], c: [f64; LANES], rest: &[f64], scale: f64) -> Acc {
+    let mut out = Acc::default();
+    for &x in rest {
+        out.add(x * scale);
+    }
+    for l in 0..LANES {
+        out.add(s[l]);
+        out.add(c[l]);
+    }
+    out
+}
+
+fn lanes_plain(v: &[f64], scale: f64) -> Acc {
+    let mut s = [0.0f64; LANES];
+    let mut c = [0.0f64; LANES];
     let chunks = v.chunks_exact(LANES);
     let rest = chunks.remainder();
     for ch in chunks {
         for l in 0..LANES {
-            acc[l].add(f(ch[l]));
+            let x = ch[l] * scale;
+            let t = s[l] + x;
+            let bp = t - s[l];
+            c[l] += (s[l] - (t - bp)) + (x - bp);
+            s[l] = t;
         }
     }
-    let mut out = Acc::default();
-    for &x in rest {
-        out.add(f(x));
+    finish_lanes(s, c, rest, scale)
+}
+
+/// `lanes_plain` in AVX2 registers (the default x86-64 target has only SSE2
+/// and leaves this compute-bound).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lanes_avx2(v: &[f64], scale: f64) -> Acc {
+    use std::arch::x86_64::*;
+    #[inline(always)]
+    unsafe fn two_sum(s: &mut __m256d, c: &mut __m256d, x: __m256d) {
+        // SAFETY: plain register arithmetic; the caller runs with AVX2 enabled.
+        unsafe {
+            let t = _mm256_add_pd(*s, x);
+            let bp = _mm256_sub_pd(t, *s);
+            let e = _mm256_add_pd(_mm256_sub_pd(*s, _mm256_sub_pd(t, bp)), _mm256_sub_pd(x, bp));
+            *c = _mm256_add_pd(*c, e);
+            *s = t;
+        }
     }
-    for a in acc {
-        out.merge(a);
+    let chunks = v.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    let mut s = [0.0f64; LANES];
+    let mut c = [0.0f64; LANES];
+    // SAFETY: every load reads 4 doubles inside an 8-element chunk of `v`;
+    // unaligned loads are allowed; stores go to local arrays of 8.
+    unsafe {
+        let k = _mm256_set1_pd(scale);
+        let (mut s0, mut s1, mut c0, mut c1) =
+            (_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd());
+        for ch in chunks {
+            let x0 = _mm256_mul_pd(_mm256_loadu_pd(ch.as_ptr()), k);
+            let x1 = _mm256_mul_pd(_mm256_loadu_pd(ch.as_ptr().add(4)), k);
+            two_sum(&mut s0, &mut c0, x0);
+            two_sum(&mut s1, &mut c1, x1);
+        }
+        _mm256_storeu_pd(s.as_mut_ptr(), s0);
+        _mm256_storeu_pd(s.as_mut_ptr().add(4), s1);
+        _mm256_storeu_pd(c.as_mut_ptr(), c0);
+        _mm256_storeu_pd(c.as_mut_ptr().add(4), c1);
     }
-    out
+    finish_lanes(s, c, rest, scale)
 }
 
 /// What a double pass saw besides the finite values it summed.
@@ -513,10 +612,10 @@ impl DSum {
 }
 
 /// Compensated sum of `f(x)` over the finite values, noting NAs, NaNs and infinities.
-fn dsum_pass(col: &Column, bytes: &[u8], f: &(dyn Fn(f64) -> f64 + Sync)) -> Result<DSum> {
+fn dsum_pass(col: &Column, bytes: &[u8], scale: f64) -> Result<DSum> {
     let parts = fold(col, bytes, DSum::default, |acc, b| {
         let Block::Dbl(v) = b else { return false };
-        let fast = lanes(v, f);
+        let fast = lanes(v, scale);
         if fast.s.is_finite() && fast.c.is_finite() {
             acc.acc.merge(fast);
             acc.count += v.len() as u64;
@@ -534,7 +633,7 @@ fn dsum_pass(col: &Column, bytes: &[u8], f: &(dyn Fn(f64) -> f64 + Sync)) -> Res
                 acc.neg_inf = true;
                 acc.infs += 1;
             } else {
-                slow.add(f(x));
+                slow.add(x * scale);
                 acc.count += 1;
             }
         }
@@ -551,19 +650,19 @@ fn dsum_pass(col: &Column, bytes: &[u8], f: &(dyn Fn(f64) -> f64 + Sync)) -> Res
 const DOWN: f64 = 1.0 / 18446744073709551616.0; // 2^-64
 
 fn dbl_sum(col: &Column, bytes: &[u8], narm: bool) -> Result<f64> {
-    let all = dsum_pass(col, bytes, &|x| x)?;
+    let all = dsum_pass(col, bytes, 1.0)?;
     let v = all.value(narm);
     if v.is_finite() || all.special() {
         return Ok(v);
     }
     // Finite values whose running sum left the double range: R's long double
     // would not have; sum scaled terms and let the final value say.
-    let scaled = dsum_pass(col, bytes, &|x| x * DOWN)?;
+    let scaled = dsum_pass(col, bytes, DOWN)?;
     Ok(scaled.acc.value() / DOWN)
 }
 
 fn dbl_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<f64> {
-    let first = dsum_pass(col, bytes, &|x| x)?;
+    let first = dsum_pass(col, bytes, 1.0)?;
     // With na.rm, mean.default drops NA and NaN first; infinities stay.
     let n = if narm { first.count + first.infs } else { col.len } as f64;
     if n == 0.0 {
@@ -579,7 +678,7 @@ fn dbl_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<f64> {
         (first.acc, 1.0)
     } else {
         // The sum overflowed a double (R's long double did not): scale the terms.
-        (dsum_pass(col, bytes, &|x| x * DOWN)?.acc, DOWN)
+        (dsum_pass(col, bytes, DOWN)?.acc, DOWN)
     };
     // The compensated sum is s + c; the rounding of (s + c) / n is corrected
     // with an exact residual, as R's second pass does.
@@ -597,23 +696,27 @@ struct DExt {
     nan: bool,
 }
 
+fn dbl_block_extremes(v: &[f64], lo: f64, hi: f64) -> (f64, f64, usize) {
+    with_avx2!(dbl_block_extremes_plain(v, lo, hi))
+}
+
+#[inline(always)]
+fn dbl_block_extremes_plain(v: &[f64], mut lo: f64, mut hi: f64) -> (f64, f64, usize) {
+    let mut nans = 0usize;
+    for &x in v {
+        // Comparisons with NaN are false, so NaNs never become extremes.
+        lo = if x < lo { x } else { lo };
+        hi = if x > hi { x } else { hi };
+        nans += x.is_nan() as usize;
+    }
+    (lo, hi, nans)
+}
+
 fn dbl_extremes(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Answer> {
     let init = || DExt { min: f64::INFINITY, max: f64::NEG_INFINITY, seen: false, na: false, nan: false };
     let parts = fold(col, bytes, init, |acc, b| {
         let Block::Dbl(v) = b else { return false };
-        let mut lo = acc.min;
-        let mut hi = acc.max;
-        let mut nans = 0usize;
-        for &x in v {
-            // Comparisons with NaN are false, so NaNs never become extremes.
-            if x < lo {
-                lo = x;
-            }
-            if x > hi {
-                hi = x;
-            }
-            nans += x.is_nan() as usize;
-        }
+        let (lo, hi, nans) = dbl_block_extremes(v, acc.min, acc.max);
         acc.min = lo;
         acc.max = hi;
         acc.seen |= nans < v.len();
