@@ -701,15 +701,34 @@ fn dbl_block_extremes(v: &[f64], lo: f64, hi: f64) -> (f64, f64, usize) {
 }
 
 #[inline(always)]
-fn dbl_block_extremes_plain(v: &[f64], mut lo: f64, mut hi: f64) -> (f64, f64, usize) {
-    let mut nans = 0usize;
-    for &x in v {
-        // Comparisons with NaN are false, so NaNs never become extremes.
+fn dbl_block_extremes_plain(v: &[f64], lo: f64, hi: f64) -> (f64, f64, usize) {
+    // Independent lanes so that the comparisons run in SIMD registers.
+    let mut los = [lo; LANES];
+    let mut his = [hi; LANES];
+    let mut nans = [0u64; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..LANES {
+            let x = ch[l];
+            // Comparisons with NaN are false, so NaNs never become extremes.
+            los[l] = if x < los[l] { x } else { los[l] };
+            his[l] = if x > his[l] { x } else { his[l] };
+            nans[l] += x.is_nan() as u64;
+        }
+    }
+    let (mut lo, mut hi) = (lo, hi);
+    let mut count = nans.iter().sum::<u64>() as usize;
+    for &x in rest {
         lo = if x < lo { x } else { lo };
         hi = if x > hi { x } else { hi };
-        nans += x.is_nan() as usize;
+        count += x.is_nan() as usize;
     }
-    (lo, hi, nans)
+    for l in 0..LANES {
+        lo = if los[l] < lo { los[l] } else { lo };
+        hi = if his[l] > hi { his[l] } else { hi };
+    }
+    (lo, hi, count)
 }
 
 fn dbl_extremes(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Answer> {
