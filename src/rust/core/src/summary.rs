@@ -697,7 +697,48 @@ struct DExt {
 }
 
 fn dbl_block_extremes(v: &[f64], lo: f64, hi: f64) -> (f64, f64, usize) {
-    with_avx2!(dbl_block_extremes_plain(v, lo, hi))
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { dbl_block_extremes_avx2(v, lo, hi) };
+    }
+    dbl_block_extremes_plain(v, lo, hi)
+}
+
+/// `dbl_block_extremes_plain` in AVX2 registers: MINPD/MAXPD return their
+/// second operand when the first is NaN, exactly `if x < lo { x } else { lo }`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dbl_block_extremes_avx2(v: &[f64], lo: f64, hi: f64) -> (f64, f64, usize) {
+    use std::arch::x86_64::*;
+    let chunks = v.chunks_exact(4);
+    let rest = chunks.remainder();
+    let mut los = [lo; 4];
+    let mut his = [hi; 4];
+    let mut nans = [0i64; 4];
+    // SAFETY: each load reads the 4 doubles of one chunk of `v` (unaligned
+    // loads are allowed); stores go to local arrays of 4.
+    unsafe {
+        let (mut l, mut h) = (_mm256_set1_pd(lo), _mm256_set1_pd(hi));
+        let mut n = _mm256_setzero_si256();
+        for ch in chunks {
+            let x = _mm256_loadu_pd(ch.as_ptr());
+            l = _mm256_min_pd(x, l);
+            h = _mm256_max_pd(x, h);
+            // An unordered comparison is all ones (-1) where x is NaN.
+            n = _mm256_sub_epi64(n, _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_UNORD_Q>(x, x)));
+        }
+        _mm256_storeu_pd(los.as_mut_ptr(), l);
+        _mm256_storeu_pd(his.as_mut_ptr(), h);
+        _mm256_storeu_si256(nans.as_mut_ptr().cast(), n);
+    }
+    let (mut lo, mut hi, mut count) = dbl_block_extremes_plain(rest, lo, hi);
+    for k in 0..4 {
+        lo = if los[k] < lo { los[k] } else { lo };
+        hi = if his[k] > hi { his[k] } else { hi };
+        count += nans[k] as usize;
+    }
+    (lo, hi, count)
 }
 
 #[inline(always)]
