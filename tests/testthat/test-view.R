@@ -442,3 +442,17 @@ test_that("long vectors: 2^31 + 10 one-byte elements index, compare, summarise a
   rm(x)
   gc()
 })
+
+test_that("serialize = 'reference' works for strings, bits and structs", {
+  s <- local_mmap(c("apple", "fig", NA), char(5, na = "NA"))
+  back <- unserialize(serialize(mmap_view(s, serialize = "reference"), NULL))
+  expect_identical(back, s[])
+  cs <- local_mmap(c("a", "bb", "ccc"))
+  expect_identical(unserialize(serialize(mmap_view(cs, serialize = "reference"), NULL)), cs[])
+  b <- local_mmap(c(TRUE, FALSE, TRUE), bits())
+  expect_identical(unserialize(serialize(mmap_view(b, serialize = "reference"), NULL)), b[])
+  d <- local_mmap(data.frame(id = 1:1e4, grp = factor(rep(c("x", "y"), 5e3))))
+  ref <- serialize(mmap_view(d, serialize = "reference"), NULL)
+  expect_lt(length(ref), 5000) # descriptions, not 80 KB of values
+  expect_identical(unserialize(ref), d[])
+})
