@@ -1080,6 +1080,22 @@ mod tests {
     }
 
     #[test]
+    fn simd_kernels_agree_with_the_plain_ones() {
+        let mut v: Vec<f64> = (0..1003).map(|k| ((k * 7919) % 1000) as f64 * 0.37 - 150.0).collect();
+        let (a, b) = (lanes(&v, 1.0), lanes_plain(&v, 1.0));
+        assert_eq!(a.value(), b.value());
+        assert_eq!(dbl_block_extremes(&v, f64::INFINITY, f64::NEG_INFINITY), dbl_block_extremes_plain(&v, f64::INFINITY, f64::NEG_INFINITY));
+        v[5] = f64::NAN;
+        v[1001] = na_real();
+        let (lo, hi, n) = dbl_block_extremes(&v, f64::INFINITY, f64::NEG_INFINITY);
+        assert_eq!((lo, hi, n), dbl_block_extremes_plain(&v, f64::INFINITY, f64::NEG_INFINITY));
+        assert_eq!(n, 2);
+        let ints: Vec<i32> = (0..1003).map(|k| if k % 97 == 0 { NA_INT } else { k * 3 - 1000 }).collect();
+        assert_eq!(int_block_sum(&ints), int_block_sum_plain(&ints));
+        assert_eq!(int_block_extremes(&ints, i32::MAX, i32::MIN), int_block_extremes_plain(&ints, i32::MAX, i32::MIN));
+    }
+
+    #[test]
     fn integer_means_round_like_long_double() {
         assert_eq!(long_double_div(7, 2), 3.5);
         assert_eq!(long_double_div(-1, 3), -1.0 / 3.0);
