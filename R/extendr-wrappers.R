@@ -68,11 +68,18 @@ mm_int64_to_double_ <- function(x) .Call(wrap__mm_int64_to_double_, x)
 # Whole-mapping statistics: c(min, mean, max, na, n).
 mm_summary_ <- function(h, spec) .Call(wrap__mm_summary_, h, spec)
 
-# A zero-copy view of the bytes a live mmap handle maps (`info` describes them).
-mm_view_ <- function(h, info) .Call(wrap__mm_view_, h, info)
+# A view of the live mmap handle `h`: `spec` describes the type, `field`
+# picks a struct column, `from`/`len` a window. `info` is what a view
+# serialized by reference stores.
+mm_view_ <- function(h, spec, field, cindex, from, len, int64_as_double, by_reference, info) .Call(wrap__mm_view_, h, spec, field, cindex, from, len, int64_as_double, by_reference, info)
 
-# Whether `x` is one of our views, and whether R reads it in place.
+# Whether `x` is one of our views; whether R reads it in place; whether it
+# has a private copy.
 mm_view_info_ <- function(x) .Call(wrap__mm_view_info_, x)
+
+# `op` over a window of a mapping: list(value, warnings), or NULL where R's
+# own function must answer (the caller then applies it to a view).
+mm_summary_op_ <- function(h, spec, field, cindex, from, len, op, narm) .Call(wrap__mm_summary_op_, h, spec, field, cindex, from, len, op, narm)
 
 # TRUE when R runs under exm (the shim's API is present).
 exm_active_ <- function() .Call(wrap__exm_active_)

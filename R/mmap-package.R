@@ -2,7 +2,7 @@
 #'
 #' Map files as typed vectors with [mmap()] and [as.mmap()], index them with
 #' `[`, pick on-disk types from [types], and hand them to base R with
-#' [as.altrep()].
+#' [mmap_view()].
 #'
 #' @keywords internal
 #' @docType package

@@ -2,6 +2,7 @@
 //! and CSV ingestion. Conversions only; the work is in `mmapcore`.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::slice;
 
 use extendr_api::prelude::*;
@@ -146,16 +147,25 @@ fn mm_xfields_(spec: Robj, j: Robj) -> Robj {
 /// The cstring offset table of a mapping, as an external pointer.
 #[extendr]
 fn mm_cindex_(h: Robj) -> Robj {
-    // The mapping is let go before R allocates the pointer.
-    let index = handle::mapping(&h).and_then(|m| Ok(CIndex::build(m.bytes()?)));
+    // Shared (Arc) so that views of the mapping can hold the index too; the
+    // mapping is let go before R allocates the pointer.
+    let index = handle::mapping(&h).and_then(|m| Ok(Arc::new(CIndex::build(m.bytes()?))));
     finish(index.map(|c| Robj::from(ExternalPtr::new(c))))
 }
 
 pub(crate) fn with_index<T>(m: &Mapping, ix: &Robj, f: impl FnOnce(&CIndex) -> mmapcore::Result<T>) -> mmapcore::Result<T> {
-    match <&ExternalPtr<CIndex>>::try_from(ix) {
+    match <&ExternalPtr<Arc<CIndex>>>::try_from(ix) {
         Ok(p) if p.bytes == m.len() => f(p),
         // Lost after readRDS(), or stale: build a fresh one for this call.
         _ => f(&CIndex::build(m.bytes()?)),
+    }
+}
+
+/// The shared cstring index of `m`, or a fresh one when `ix` is lost or stale.
+pub(crate) fn shared_index(m: &Mapping, ix: &Robj) -> mmapcore::Result<Arc<CIndex>> {
+    match <&ExternalPtr<Arc<CIndex>>>::try_from(ix) {
+        Ok(p) if p.bytes == m.len() => Ok(Arc::clone(p)),
+        _ => Ok(Arc::new(CIndex::build(m.bytes()?))),
     }
 }
 

@@ -19,5 +19,7 @@ pub mod strings;
 pub mod bits;
 pub mod record;
 pub mod csv;
+pub mod column;
+pub mod summary;
 #[cfg_attr(unix, path = "os/unix.rs")]
 mod os;

@@ -1,0 +1,33 @@
+test_that("mmap_apply() calls FUN on successive views and returns a list like lapply", {
+  x <- as.double(1:1000)
+  m <- local_mmap(x)
+  got <- mmap_apply(m, function(v, p) sum(v^p), p = 2, chunk = 300)
+  want <- lapply(split(x, ceiling(seq_along(x) / 300)), function(v, p) sum(v^p), p = 2)
+  expect_identical(got, unname(want))
+  lens <- mmap_apply(m, length, chunk = 300)
+  expect_identical(unlist(lens), c(300L, 300L, 300L, 100L))
+  expect_identical(mmap_apply(m, "max", chunk = 1000), list(1000))
+  expect_identical(mmap_apply(m, identity, chunk = 2000)[[1]], x)
+})
+
+test_that("chunks are views of every layout, hooks applied", {
+  s <- local_mmap(c("a", "bb", "ccc", "dddd", "e"))
+  expect_identical(unlist(mmap_apply(s, nchar, chunk = 2)), nchar(s[]))
+  df <- data.frame(a = 1:5, b = letters[1:5])
+  d <- local_mmap(df)
+  chunks <- mmap_apply(d, identity, chunk = 2)
+  expect_length(chunks, 3)
+  expect_s3_class(chunks[[1]], "data.frame")
+  expect_identical(do.call(rbind, chunks), d[])
+  b <- local_mmap(c(TRUE, FALSE, TRUE), bits())
+  expect_identical(Reduce(`+`, mmap_apply(b, sum, chunk = 10)), sum(b[]))
+})
+
+test_that("mmap_apply() on an empty mapping gives list(); bad arguments are errors", {
+  m <- local_mmap(integer(0))
+  expect_identical(mmap_apply(m, sum), list())
+  x <- local_mmap(1:3)
+  expect_error(mmap_apply(x, sum, chunk = 0), class = "mmap_error_type")
+  expect_error(mmap_apply(x, sum, chunk = 1.5), "whole number")
+  expect_error(mmap_apply(1:3, sum), class = "mmap_error_type")
+})
