@@ -314,6 +314,8 @@ test_that("bits, char, cstring and struct mappings have views equal to m[]", {
   expect_identical(d, sm[])
   expect_identical(summary(d), summary(sm[]))
   expect_true(all(vapply(unclass(d), function(col) mmap:::mm_view_info_(col)[1], logical(1))))
+  # summary() reads the string column's length only: no copy of its strings.
+  expect_false(mmap:::mm_view_info_(d$name)[3])
   plain <- local_mmap(data.frame(a = 1:3, b = c(0.5, 1, 2)))
   extractFUN(plain) <- NULL
   expect_identical(as.list(mmap_view(plain)), plain[])
@@ -436,9 +438,10 @@ test_that("long vectors: 2^31 + 10 one-byte elements index, compare, summarise a
   parts <- mmap_apply(m, function(x) sum(x), chunk = 2^30)
   expect_length(parts, 3)
   expect_identical(Reduce(`+`, parts), 210L)
-  x <- m[]
+  # One long extraction, as raw (2 GB; as integers it would be 8.6 GB).
+  x <- as.uchar(m)[]
   expect_identical(length(x), n)
-  expect_identical(x[n], 7L)
+  expect_identical(x[c(1, n)], as.raw(c(3, 7)))
   rm(x)
   gc()
 })
@@ -455,4 +458,22 @@ test_that("serialize = 'reference' works for strings, bits and structs", {
   ref <- serialize(mmap_view(d, serialize = "reference"), NULL)
   expect_lt(length(ref), 5000) # descriptions, not 80 KB of values
   expect_identical(unserialize(ref), d[])
+})
+
+test_that("a view of a read-only mapping twice the size of RAM reserves nothing", {
+  skip_on_cran()
+  mem <- grep("^MemTotal:", tryCatch(readLines("/proc/meminfo"), error = function(e) ""), value = TRUE)
+  skip_if(length(mem) == 0L, "needs /proc/meminfo")
+  ram <- as.numeric(gsub("[^0-9]", "", mem)) * 1024
+  f <- tempfile(); on.exit(unlink(f))
+  bytes <- ceiling(2 * ram / 8) * 8 # sparse: no disk blocks are used
+  mmap:::mm_create_(f, bytes)
+  m <- mmap(f, real64(), prot = mmapFlags("PROT_READ"))
+  on.exit(munmap(m), add = TRUE)
+  v <- mmap_view(m) # a private writable re-mapping of this size would be refused (ENOMEM)
+  n <- bytes / 8
+  expect_identical(length(v), n)
+  expect_identical(v[c(1, n)], c(0, 0))
+  w <- mmap_view(m)[(n - 9):n]
+  expect_identical(w, numeric(10))
 })
