@@ -303,6 +303,8 @@ test_that("bits, char, cstring and struct mappings have views equal to m[]", {
   expect_identical(cv[], cs[])
   expect_identical(nchar(cv), nchar(cs[]))
   expect_identical(range(cs), range(cs[]))
+  expect_identical(anyNA(cs), anyNA(cs[]))
+  expect_identical(anyNA(local_mmap(c("ab", "cd"), char(2, na = "NA"))), FALSE)
 
   df <- data.frame(id = 1:5, score = c(1.5, NA, 3, 4, 5), name = c("a", "bb", NA, "d", "e"),
                    grp = factor(c("x", "y", "x", "y", "y")), stringsAsFactors = FALSE)
