@@ -378,6 +378,16 @@ test_that("matrices keep dim; multi-argument summaries and as.vector work", {
   expect_identical(mean(d, trim = 0.1, na.rm = TRUE), 3)
 })
 
+test_that("a view of a mapping made unreadable by mprotect() errors instead of crashing", {
+  m <- local_mmap(as.double(1:10))
+  v <- mmap_view(m)
+  mprotect(m, mmapFlags("PROT_NONE"))
+  expect_error(v[2], "not readable|readable")
+  expect_error(sum(v), "not readable|readable")
+  mprotect(m, mmapFlags("PROT_READ"))
+  expect_identical(v[2], 2)
+})
+
 test_that("a view of a munmapped object or of a non-mapping is an error", {
   m <- as.mmap(1:3)
   munmap(m)

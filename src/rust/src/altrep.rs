@@ -425,6 +425,11 @@ unsafe fn direct_elt<T: Copy>(x: SEXP, i: R_xlen_t) -> Option<T> {
         if copy != ffi::R_NilValue {
             return Some(*ffi::DATAPTR_RO(copy).cast::<T>().add(i as usize));
         }
+        // mprotect() may have taken reading away since the view was made:
+        // then the checked path below reports it as an R error.
+        if st.map.prot() & PROT_READ == 0 {
+            return None;
+        }
         let p = st.direct?;
         Some(std::ptr::read_unaligned(p.cast::<T>().add(i as usize)))
     }
