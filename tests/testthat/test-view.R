@@ -303,6 +303,8 @@ test_that("bits, char, cstring and struct mappings have views equal to m[]", {
   expect_identical(cv[], cs[])
   expect_identical(nchar(cv), nchar(cs[]))
   expect_identical(range(cs), range(cs[]))
+  expect_identical(anyNA(cs), anyNA(cs[]))
+  expect_identical(anyNA(local_mmap(c("ab", "cd"), char(2, na = "NA"))), FALSE)
 
   df <- data.frame(id = 1:5, score = c(1.5, NA, 3, 4, 5), name = c("a", "bb", NA, "d", "e"),
                    grp = factor(c("x", "y", "x", "y", "y")), stringsAsFactors = FALSE)
@@ -314,6 +316,8 @@ test_that("bits, char, cstring and struct mappings have views equal to m[]", {
   expect_identical(d, sm[])
   expect_identical(summary(d), summary(sm[]))
   expect_true(all(vapply(unclass(d), function(col) mmap:::mm_view_info_(col)[1], logical(1))))
+  # summary() reads the string column's length only: no copy of its strings.
+  expect_false(mmap:::mm_view_info_(d$name)[3])
   plain <- local_mmap(data.frame(a = 1:3, b = c(0.5, 1, 2)))
   extractFUN(plain) <- NULL
   expect_identical(as.list(mmap_view(plain)), plain[])
@@ -372,6 +376,16 @@ test_that("matrices keep dim; multi-argument summaries and as.vector work", {
   expect_identical(sum(d, m, na.rm = TRUE), sum(c(2, 4), 1:6))
   expect_identical(as.vector(d), c(2, 4, NA))
   expect_identical(mean(d, trim = 0.1, na.rm = TRUE), 3)
+})
+
+test_that("a view of a mapping made unreadable by mprotect() errors instead of crashing", {
+  m <- local_mmap(as.double(1:10))
+  v <- mmap_view(m)
+  mprotect(m, mmapFlags("PROT_NONE"))
+  expect_error(v[2], "not readable|readable")
+  expect_error(sum(v), "not readable|readable")
+  mprotect(m, mmapFlags("PROT_READ"))
+  expect_identical(v[2], 2)
 })
 
 test_that("a view of a munmapped object or of a non-mapping is an error", {
@@ -436,9 +450,10 @@ test_that("long vectors: 2^31 + 10 one-byte elements index, compare, summarise a
   parts <- mmap_apply(m, function(x) sum(x), chunk = 2^30)
   expect_length(parts, 3)
   expect_identical(Reduce(`+`, parts), 210L)
-  x <- m[]
+  # One long extraction, as raw (2 GB; as integers it would be 8.6 GB).
+  x <- as.uchar(m)[]
   expect_identical(length(x), n)
-  expect_identical(x[n], 7L)
+  expect_identical(x[c(1, n)], as.raw(c(3, 7)))
   rm(x)
   gc()
 })
@@ -455,4 +470,22 @@ test_that("serialize = 'reference' works for strings, bits and structs", {
   ref <- serialize(mmap_view(d, serialize = "reference"), NULL)
   expect_lt(length(ref), 5000) # descriptions, not 80 KB of values
   expect_identical(unserialize(ref), d[])
+})
+
+test_that("a view of a read-only mapping twice the size of RAM reserves nothing", {
+  skip_on_cran()
+  mem <- grep("^MemTotal:", tryCatch(readLines("/proc/meminfo"), error = function(e) ""), value = TRUE)
+  skip_if(length(mem) == 0L, "needs /proc/meminfo")
+  ram <- as.numeric(gsub("[^0-9]", "", mem)) * 1024
+  f <- tempfile(); on.exit(unlink(f))
+  bytes <- ceiling(2 * ram / 8) * 8 # sparse: no disk blocks are used
+  mmap:::mm_create_(f, bytes)
+  m <- mmap(f, real64(), prot = mmapFlags("PROT_READ"))
+  on.exit(munmap(m), add = TRUE)
+  v <- mmap_view(m) # a private writable re-mapping of this size would be refused (ENOMEM)
+  n <- bytes / 8
+  expect_identical(length(v), n)
+  expect_identical(v[c(1, n)], c(0, 0))
+  w <- mmap_view(m)[(n - 9):n]
+  expect_identical(w, numeric(10))
 })

@@ -44,6 +44,8 @@ struct ViewState {
     int64_as_double: bool,
     /// Serialize as a reference to the file rather than as values.
     by_reference: bool,
+    /// The mapped elements when R reads them in place (address of the first).
+    direct: Option<*const u8>,
 }
 
 impl ViewState {
@@ -185,6 +187,13 @@ unsafe fn new_view(st: ViewState, info: SEXP) -> Result<SEXP, String> {
     }
 }
 
+fn direct_of(map: &Mapping, col: &Column, int64_as_double: bool) -> Option<*const u8> {
+    if int64_as_double {
+        return None;
+    }
+    map.bytes().ok().and_then(|b| col.verbatim(b)).map(<[u8]>::as_ptr)
+}
+
 fn view_rtype(col: &Column) -> SEXPTYPE {
     col.rkind().map_or(SEXPTYPE::STRSXP, sexptype)
 }
@@ -216,7 +225,8 @@ fn mm_view_(h: Robj, spec: Robj, field: i32, cindex: Robj, from: f64, len: f64, 
         let map = handle::mapping(&h)?;
         let col = column(&map, &spec, field, &cindex, from, len)?;
         let rtype = if int64_as_double { SEXPTYPE::REALSXP } else { view_rtype(&col) };
-        let st = ViewState { map, col, rtype, int64_as_double, by_reference };
+        let direct = direct_of(&map, &col, int64_as_double);
+        let st = ViewState { map, col, rtype, int64_as_double, by_reference, direct };
         // SAFETY: `info` is protected by its Robj for this call; the view is
         // wrapped in an Robj (which protects it) before anything else allocates.
         unsafe {
@@ -398,9 +408,40 @@ unsafe fn region(x: SEXP, i: R_xlen_t, n: R_xlen_t, buf: *mut c_void) -> Result<
     }
 }
 
+/// Element `i` read straight from the private copy or the mapped bytes, when
+/// the view has one or the other (R's element-wise loops call Elt per element).
+///
+/// # Safety
+/// `x` is one of our numeric views whose R element type is `T`.
+unsafe fn direct_elt<T: Copy>(x: SEXP, i: R_xlen_t) -> Option<T> {
+    // SAFETY: per the contract; `i` is checked against the length first, and
+    // both the copy and the verbatim run hold `len` elements of type `T`.
+    unsafe {
+        let st = state(x).ok()?;
+        if i < 0 || i as u64 >= st.col.len {
+            return None;
+        }
+        let copy = copy_of(x);
+        if copy != ffi::R_NilValue {
+            return Some(*ffi::DATAPTR_RO(copy).cast::<T>().add(i as usize));
+        }
+        // mprotect() may have taken reading away since the view was made:
+        // then the checked path below reports it as an R error.
+        if st.map.prot() & PROT_READ == 0 {
+            return None;
+        }
+        let p = st.direct?;
+        Some(std::ptr::read_unaligned(p.cast::<T>().add(i as usize)))
+    }
+}
+
 macro_rules! elt_and_region {
     ($elt:ident, $region:ident, $t:ty) => {
         unsafe extern "C" fn $elt(x: SEXP, i: R_xlen_t) -> $t {
+            // SAFETY: R calls this only on our views of this element type.
+            if let Some(v) = unsafe { direct_elt::<$t>(x, i) } {
+                return v;
+            }
             guarded(|| {
                 let mut v = std::mem::MaybeUninit::<$t>::zeroed();
                 // SAFETY: one element of room; `x` is one of our views.
@@ -698,7 +739,8 @@ fn reopen(info: &Robj) -> mmapcore::Result<ViewState> {
     let col = column(&map, &spec, field, &Robj::from(()), num("from")?, num("len")?)?;
     let int64_as_double = get("int64_as_double")?.as_bool().ok_or_else(bad)?;
     let rtype = if int64_as_double { SEXPTYPE::REALSXP } else { view_rtype(&col) };
-    Ok(ViewState { map, col, rtype, int64_as_double, by_reference: true })
+    let direct = direct_of(&map, &col, int64_as_double);
+    Ok(ViewState { map, col, rtype, int64_as_double, by_reference: true, direct })
 }
 
 unsafe extern "C" fn unserialize(_class: SEXP, info: SEXP) -> SEXP {

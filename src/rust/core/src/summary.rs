@@ -15,6 +15,7 @@ use crate::codec::{is_r_na, na_real, NA_INT};
 use crate::column::{Block, Column, Scratch};
 use crate::dtype::RKind;
 use crate::error::{MmError, Result};
+use crate::index::Selection;
 
 const BLOCK: u64 = 1 << 14;
 
@@ -73,7 +74,15 @@ fn plain(value: Value) -> Option<Answer> {
 /// (types R rejects or coerces with a warning, strings, integer64): the caller
 /// then applies R's function to a view, which gives R's result or R's error.
 pub fn summarise(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Option<Answer>> {
-    let Some(kind) = col.rkind() else { return Ok(None) };
+    let Some(kind) = col.rkind() else {
+        // Strings: only NA is a question of bytes; ordering is R's collation.
+        if op != Op::AnyNa {
+            return Ok(None);
+        }
+        let mut found = false;
+        col.strings(bytes, &Selection::Range { start: 0, len: col.len }, |_, t| found |= t.is_none())?;
+        return Ok(plain(Value::Lgl(found as i32)));
+    };
     match (kind, op) {
         (_, Op::AnyNa) => any_na(col, bytes).map(|v| plain(Value::Lgl(v as i32))),
         (RKind::Integer | RKind::Logical, Op::Sum) => int_sum(col, bytes, narm).map(Some),
@@ -1093,6 +1102,17 @@ mod tests {
         let ints: Vec<i32> = (0..1003).map(|k| if k % 97 == 0 { NA_INT } else { k * 3 - 1000 }).collect();
         assert_eq!(int_block_sum(&ints), int_block_sum_plain(&ints));
         assert_eq!(int_block_extremes(&ints, i32::MAX, i32::MIN), int_block_extremes_plain(&ints, i32::MAX, i32::MIN));
+    }
+
+    #[test]
+    fn strings_answer_any_na_only() {
+        use crate::layout::CharType;
+        let ct = CharType::new(2, false, Some(b"NA".to_vec())).unwrap();
+        let bytes = b"abNAcd";
+        let col = Column::whole(&Layout::Char(ct), bytes.len(), None).unwrap();
+        assert_eq!(summarise(&col, bytes, Op::AnyNa, false).unwrap().unwrap().value, Value::Lgl(1));
+        assert_eq!(summarise(&col.window(2, 1).unwrap(), bytes, Op::AnyNa, false).unwrap().unwrap().value, Value::Lgl(0));
+        assert!(summarise(&col, bytes, Op::Max, false).unwrap().is_none());
     }
 
     #[test]

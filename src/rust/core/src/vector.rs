@@ -89,11 +89,13 @@ pub struct Summary {
     pub min: f64,
     pub max: f64,
     pub sum: f64,
+    /// Neumaier's compensation for `sum` (never plain left-to-right doubles).
+    pub compensation: f64,
 }
 
 impl Summary {
     fn new() -> Self {
-        Summary { count: 0, na: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, sum: 0.0 }
+        Summary { count: 0, na: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, sum: 0.0, compensation: 0.0 }
     }
 
     fn add(&mut self, v: Option<f64>) {
@@ -103,13 +105,17 @@ impl Summary {
                 self.count += 1;
                 self.min = self.min.min(x);
                 self.max = self.max.max(x);
-                self.sum += x;
+                let t = self.sum + x;
+                if t.is_finite() {
+                    self.compensation += if self.sum.abs() >= x.abs() { (self.sum - t) + x } else { (x - t) + self.sum };
+                }
+                self.sum = t;
             }
         }
     }
 
     pub fn mean(&self) -> f64 {
-        if self.count == 0 { f64::NAN } else { self.sum / self.count as f64 }
+        if self.count == 0 { f64::NAN } else { (self.sum + self.compensation) / self.count as f64 }
     }
 }
 
