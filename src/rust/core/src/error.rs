@@ -35,6 +35,9 @@ pub enum MmError {
     Io { op: &'static str, path: PathBuf, source: std::io::Error },
     #[error("{op} failed: {source}")]
     Os { op: &'static str, source: std::io::Error },
+    /// A pool file that is corrupt, truncated or cannot be written.
+    #[error("{0}")]
+    Pool(String),
 }
 
 impl MmError {
@@ -49,6 +52,7 @@ impl MmError {
             Self::NotWritable | Self::NotReadable | Self::ReadOnly(_) => "mmap_error_protection",
             Self::Unmapped => "mmap_error_unmapped",
             Self::NotFound(_) | Self::Io { .. } | Self::Os { .. } => "mmap_error_io",
+            Self::Pool(_) => "mmap_error_pool",
         }
     }
 }

@@ -18,5 +18,6 @@ pub mod strings;
 pub mod bits;
 pub mod record;
 pub mod csv;
+pub mod pool;
 #[cfg_attr(unix, path = "os/unix.rs")]
 mod os;
