@@ -10,6 +10,7 @@ mod handle;
 mod vec;
 mod ops;
 mod rec;
+mod pool;
 
 extendr_module! {
     mod mmap;
@@ -18,4 +19,5 @@ extendr_module! {
     use exm;
     use ops;
     use rec;
+    use pool;
 }

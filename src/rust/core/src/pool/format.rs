@@ -628,6 +628,20 @@ pub fn read_section(path: &Path, entry: &Entry, i: usize, out: &mut [u8]) -> Res
     Ok(())
 }
 
+/// The check made on every read: header and attributes always, payload
+/// checksums of mapped payloads when they are small enough to hash at once
+/// (or always, with `always`). A serialized section is checked when it is read.
+pub fn open_for_read(path: &Path, always: bool) -> Result<Entry> {
+    let e = open(path, false)?;
+    if e.shape != Shape::Object && (always || e.payload_bytes() < super::VERIFY_ON_READ_BELOW) {
+        let file = open_read(path)?;
+        for (i, s) in e.sections.iter().enumerate() {
+            verify_section(&file, path, s, i)?;
+        }
+    }
+    Ok(e)
+}
+
 /// Full verification: header, attributes and every payload checksum.
 pub fn verify(path: &Path) -> Result<Entry> {
     open(path, true)
@@ -715,6 +729,8 @@ mod tests {
             std::fs::write(&p, &bad).unwrap();
             let quick = open(&p, false);
             assert_eq!(quick.is_err(), header_or_attr, "byte {at}");
+            // a small payload is checked on every read
+            assert!(open_for_read(&p, false).is_err());
             let err = verify(&p).unwrap_err();
             assert_eq!(err.class(), "mmap_error_pool");
             assert!(err.to_string().contains("corrupt"));

@@ -199,15 +199,23 @@ impl Store {
         }
     }
 
-    /// An object was written to a file of `file_bytes`. With `keep`, its
-    /// memory copy stays; otherwise it leaves memory (a spill).
-    /// An object not yet known (oversize, straight to disk) is added.
-    pub fn on_disk(&mut self, id: u64, bytes: u64, file_bytes: u64, keep: bool, now: f64) {
-        if !self.entries.contains_key(&id) {
-            self.insert(id, bytes, false, now);
+    /// An object too large for the budget was written straight to disk.
+    pub fn add_disk(&mut self, id: u64, bytes: u64, file_bytes: u64, now: f64) {
+        self.insert(id, bytes, false, now);
+        if let Some(e) = self.entries.get_mut(&id) {
+            e.on_disk = true;
+            e.file_bytes = file_bytes;
+            self.disk += file_bytes;
             self.spills += 1;
         }
-        let Some(e) = self.entries.get_mut(&id) else { return };
+    }
+
+    /// An object was written to a file of `file_bytes`. With `keep`, its
+    /// memory copy stays; otherwise it leaves memory (a spill). Returns false,
+    /// changing nothing, for an object the store does not know (removed while
+    /// it was being written): its file is then an orphan for the caller to remove.
+    pub fn on_disk(&mut self, id: u64, file_bytes: u64, keep: bool) -> bool {
+        let Some(e) = self.entries.get_mut(&id) else { return false };
         if e.on_disk {
             self.disk -= e.file_bytes;
         }
@@ -219,6 +227,7 @@ impl Store {
             self.memory -= e.bytes;
             self.spills += 1;
         }
+        true
     }
 
     /// Drops the memory copy of an object that is also on disk (no write needed).
@@ -330,11 +339,11 @@ mod tests {
                 for v in victims {
                     if !s.drop_memory(v) {
                         let b = s.get(v).unwrap().bytes;
-                        s.on_disk(v, b, b + 100, false, t);
+                        s.on_disk(v, b + 100, false);
                     }
                 }
             }
-            Admission::Disk => s.on_disk(id, bytes, bytes + 100, false, t),
+            Admission::Disk => s.add_disk(id, bytes, bytes + 100, t),
         }
         id
     }
@@ -375,7 +384,8 @@ mod tests {
     fn copies_and_read_backs() {
         let mut s = Store::new(100);
         let a = store(&mut s, 50, 1.0);
-        s.on_disk(a, 50, 150, true, 2.0); // copytodisk
+        assert!(s.on_disk(a, 150, true)); // copytodisk
+        assert!(!s.on_disk(999, 1, true));
         assert_eq!(s.get(a).unwrap().place(), Where::Both);
         assert!(s.drop_memory(a)); // a spill of a copy needs no write
         assert_eq!(s.get(a).unwrap().place(), Where::Disk);
@@ -440,7 +450,7 @@ mod tests {
                         for v in victims {
                             if !s.drop_memory(v) {
                                 let b = s.get(v).unwrap().bytes;
-                                s.on_disk(v, b, b, false, t);
+                                s.on_disk(v, b, false);
                             }
                         }
                     } else {
@@ -454,13 +464,13 @@ mod tests {
                 4 if !live.is_empty() => {
                     let id = live[next(live.len() as u64) as usize];
                     let b = s.get(id).unwrap().bytes;
-                    s.on_disk(id, b, b, next(2) == 0, t);
+                    s.on_disk(id, b, next(2) == 0);
                 }
                 _ => {
                     for v in s.set_budget(500 + next(1000)) {
                         if !s.drop_memory(v) {
                             let b = s.get(v).unwrap().bytes;
-                            s.on_disk(v, b, b, false, t);
+                            s.on_disk(v, b, false);
                         }
                     }
                 }

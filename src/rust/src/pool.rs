@@ -1,0 +1,462 @@
+//! R entry points of the object pool: conversions only. The books (`Store`),
+//! the file format and the sweep are in `mmapcore::pool`.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use extendr_api::prelude::*;
+use extendr_api::Robj;
+use extendr_ffi as ffi;
+use extendr_ffi::SEXPTYPE;
+
+use mmapcore::pool::format::{self, Fault};
+use mmapcore::pool::{sweep, Admission, OwnerDir, PendingFile, SectionKind, Shape, Store};
+use mmapcore::MmError;
+
+use crate::conv::{finish, whole};
+
+/// The process's books. R is single-threaded; the mutex only makes the static
+/// sound. It is never held across a call into R.
+static STORE: Mutex<Option<Store>> = Mutex::new(None);
+
+fn with_store<T>(f: impl FnOnce(&mut Store) -> T) -> mmapcore::Result<T> {
+    let mut guard = STORE.lock().map_err(|_| MmError::Pool("the pool's books are unusable after a panic".into()))?;
+    let store = guard.as_mut().ok_or_else(|| MmError::Pool("the pool is not started".into()))?;
+    Ok(f(store))
+}
+
+fn id_of(x: f64) -> mmapcore::Result<u64> {
+    whole(x, "id")
+}
+
+fn ids(v: Vec<u64>) -> Robj {
+    Robj::from(v.into_iter().map(|i| i as f64).collect::<Vec<f64>>())
+}
+
+/// Starts (or restarts, after a fork) the books with `budget` bytes.
+#[extendr]
+fn pool_start_(budget: f64) -> Robj {
+    finish((|| {
+        let budget = whole(budget, "budget")?;
+        let mut guard = STORE.lock().map_err(|_| MmError::Pool("the pool's books are unusable".into()))?;
+        *guard = Some(Store::new(budget));
+        Ok(Robj::from(true))
+    })())
+}
+
+#[extendr]
+fn pool_default_budget_() -> f64 {
+    mmapcore::pool::default_budget() as f64
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn opt_id(x: f64) -> mmapcore::Result<Option<u64>> {
+    if x < 0.0 { Ok(None) } else { id_of(x).map(Some) }
+}
+
+/// Sets the budget; returns the ids to spill.
+#[extendr]
+fn pool_set_budget_(budget: f64) -> Robj {
+    finish(whole(budget, "budget").and_then(|b| with_store(|s| s.set_budget(b))).map(ids))
+}
+
+/// A new object of `bytes`: `list(id, to_disk, victims)`.
+#[extendr]
+fn pool_admit_(bytes: f64) -> Robj {
+    finish((|| {
+        let bytes = whole(bytes, "bytes")?;
+        let (id, admission) = with_store(|s| {
+            let id = s.new_id();
+            (id, s.admit(id, bytes, now()))
+        })?;
+        let (to_disk, victims) = match admission {
+            Admission::Memory { victims } => (false, victims),
+            Admission::Disk => (true, Vec::new()),
+        };
+        Ok(list!(id = id as f64, to_disk = to_disk, victims = ids(victims)).into())
+    })())
+}
+
+/// The ids to spill now (memory above budget), never `keep` (< 0: none).
+#[extendr]
+fn pool_victims_(keep: f64) -> Robj {
+    finish(opt_id(keep).and_then(|keep| with_store(|s| s.victims(keep))).map(ids))
+}
+
+/// An oversize object now written straight to disk.
+#[extendr]
+fn pool_add_disk_(id: f64, bytes: f64, file_bytes: f64) -> Robj {
+    finish((|| {
+        let (id, bytes, file_bytes) = (id_of(id)?, whole(bytes, "bytes")?, whole(file_bytes, "file_bytes")?);
+        with_store(|s| s.add_disk(id, bytes, file_bytes, now()))?;
+        Ok(Robj::from(true))
+    })())
+}
+
+/// An object whose write failed stays in memory, over budget if need be.
+#[extendr]
+fn pool_keep_in_memory_(id: f64, bytes: f64) -> Robj {
+    finish((|| {
+        let (id, bytes) = (id_of(id)?, whole(bytes, "bytes")?);
+        with_store(|s| s.keep_in_memory(id, bytes, now()))?;
+        Ok(Robj::from(true))
+    })())
+}
+
+/// An object now has a file; FALSE if the store no longer knows it.
+#[extendr]
+fn pool_on_disk_(id: f64, file_bytes: f64, keep: bool) -> Robj {
+    finish((|| {
+        let (id, file_bytes) = (id_of(id)?, whole(file_bytes, "file_bytes")?);
+        Ok(Robj::from(with_store(|s| s.on_disk(id, file_bytes, keep))?))
+    })())
+}
+
+/// Drops the memory copy if the object has a file; FALSE if it has none.
+#[extendr]
+fn pool_drop_memory_(id: f64) -> Robj {
+    finish(id_of(id).and_then(|id| with_store(|s| s.drop_memory(id))).map(Robj::from))
+}
+
+#[extendr]
+fn pool_hit_(id: f64) -> Robj {
+    finish(id_of(id).and_then(|id| with_store(|s| s.hit(id, now()))).map(|_| Robj::from(true)))
+}
+
+/// A read from disk; `id` < 0 for another process's object.
+#[extendr]
+fn pool_miss_(id: f64) -> Robj {
+    finish(opt_id(id).and_then(|id| with_store(|s| s.miss(id, now()))).map(|_| Robj::from(true)))
+}
+
+/// Accounts a read-back copy in memory; the ids to spill, or NULL when the
+/// copy is not to be kept.
+#[extendr]
+fn pool_cache_(id: f64) -> Robj {
+    finish(id_of(id).and_then(|id| with_store(|s| s.cache(id, now()))).map(|v| v.map_or(Robj::from(()), ids)))
+}
+
+/// Forgets an object; returns whether it had a file.
+#[extendr]
+fn pool_remove_(id: f64) -> Robj {
+    finish(id_of(id).and_then(|id| with_store(|s| s.remove(id).is_some_and(|e| e.on_disk))).map(Robj::from))
+}
+
+/// "memory", "disk", "both" or NA.
+#[extendr]
+fn pool_where_(id: f64) -> Robj {
+    finish(id_of(id).and_then(|id| with_store(|s| s.get(id).map(|e| e.place().name()))).map(Robj::from))
+}
+
+/// Columns of pool_status(), least recently used first.
+#[extendr]
+fn pool_status_() -> Robj {
+    type Row = (f64, f64, &'static str, f64);
+    let rows: mmapcore::Result<Vec<Row>> = with_store(|s| {
+        s.status().iter().map(|(id, e)| (*id as f64, e.bytes as f64, e.place().name(), e.last_used)).collect()
+    });
+    finish(rows.map(|rows| {
+        let id: Vec<f64> = rows.iter().map(|r| r.0).collect();
+        let bytes: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        let place: Vec<&str> = rows.iter().map(|r| r.2).collect();
+        let last: Vec<f64> = rows.iter().map(|r| r.3).collect();
+        list!(id = id, bytes = bytes, place = place, last_used = last).into()
+    }))
+}
+
+#[extendr]
+fn pool_stats_() -> Robj {
+    finish(with_store(|s| s.stats()).map(|st| {
+        list!(
+            hits = st.hits as f64,
+            misses = st.misses as f64,
+            spills = st.spills as f64,
+            memory_bytes = st.memory_bytes as f64,
+            disk_bytes = st.disk_bytes as f64,
+            budget = st.budget as f64,
+            objects = st.objects as f64
+        )
+        .into()
+    }))
+}
+
+/// Recomputes the books from the entries: TRUE, or an error naming the drift.
+#[extendr]
+fn pool_check_() -> Robj {
+    finish(with_store(|s| s.check()).and_then(|r| r.map_err(MmError::Pool)).map(|_| Robj::from(true)))
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+/// The section kind and bytes of an atomic vector, read in place.
+fn payload(x: &Robj) -> mmapcore::Result<(SectionKind, &[u8])> {
+    // SAFETY: TYPEOF reads the header of a protected SEXP; the data pointer of
+    // a vector of that type holds XLENGTH elements of the kind's width. For an
+    // ALTREP vector DATAPTR_RO may materialise it (an R allocation): this
+    // happens before any Rust resource is taken by the callers.
+    unsafe {
+        let s = x.get();
+        let kind = match ffi::TYPEOF(s) {
+            SEXPTYPE::LGLSXP => SectionKind::Logical,
+            SEXPTYPE::INTSXP => SectionKind::Integer,
+            SEXPTYPE::REALSXP => SectionKind::Double,
+            SEXPTYPE::CPLXSXP => SectionKind::Complex,
+            SEXPTYPE::RAWSXP => SectionKind::Raw,
+            _ => return Err(MmError::Type("a pool payload must be a logical, integer, double, complex or raw vector".into())),
+        };
+        let n = ffi::XLENGTH(s) as usize;
+        if n == 0 {
+            return Ok((kind, &[]));
+        }
+        let p = ffi::DATAPTR_RO(s).cast::<u8>();
+        Ok((kind, std::slice::from_raw_parts(p, n * kind.width() as usize)))
+    }
+}
+
+fn raw_bytes(x: &Robj) -> mmapcore::Result<&[u8]> {
+    match payload(x)? {
+        (SectionKind::Raw, b) => Ok(b),
+        _ => Err(MmError::Type("expected a raw vector".into())),
+    }
+}
+
+fn shape(name: &str) -> mmapcore::Result<Shape> {
+    Shape::parse(name).ok_or_else(|| MmError::Value(format!("unknown pool shape '{name}'")))
+}
+
+fn kind(name: &str) -> mmapcore::Result<SectionKind> {
+    SectionKind::parse(name).ok_or_else(|| MmError::Value(format!("unknown section kind '{name}'")))
+}
+
+/// Starts writing `dest`: returns a writer (an external pointer). `kinds` and
+/// `lengths` describe the sections; `attributes` is a raw vector.
+#[extendr]
+fn pool_writer_(dest: &str, shape_name: &str, kinds: Vec<String>, lengths: Vec<f64>, attributes: Robj) -> Robj {
+    finish((|| {
+        let shape = shape(shape_name)?;
+        let attrs = raw_bytes(&attributes)?;
+        let mut parts = Vec::with_capacity(kinds.len());
+        for (k, n) in kinds.iter().zip(&lengths) {
+            parts.push((kind(k)?, whole(*n, "length")?));
+        }
+        // The R object first: its allocation may longjmp, the file must not leak.
+        let mut w = ExternalPtr::<Option<PendingFile>>::new(None);
+        *w.as_mut() = Some(PendingFile::create(Path::new(dest), shape, &parts, attrs)?);
+        Ok(w.into())
+    })())
+}
+
+fn writer(w: &Robj) -> mmapcore::Result<ExternalPtr<Option<PendingFile>>> {
+    ExternalPtr::<Option<PendingFile>>::try_from(w).map_err(|_| MmError::Type("not a pool writer".into()))
+}
+
+/// Writes bytes `[from, to)` of vector `x` as the next part of section `i` (1-based).
+#[extendr]
+fn pool_writer_write_(w: Robj, i: i32, x: Robj, from: f64, to: f64) -> Robj {
+    finish((|| {
+        let (_, bytes) = payload(&x)?;
+        let (from, to) = (whole(from, "from")? as usize, whole(to, "to")? as usize);
+        let part = bytes.get(from..to).ok_or_else(|| MmError::Value(format!("bytes {from}..{to} are outside the vector")))?;
+        let mut w = writer(&w)?;
+        let pending = w.as_mut().as_mut().ok_or_else(|| MmError::Pool("the write was already finished".into()))?;
+        let i = usize::try_from(i - 1).map_err(|_| MmError::Value("section numbers start at 1".into()))?;
+        pending.write(i, part)?;
+        Ok(Robj::from(true))
+    })())
+}
+
+/// Makes the file durable under its name; returns its size in bytes.
+#[extendr]
+fn pool_writer_commit_(w: Robj) -> Robj {
+    finish((|| {
+        let mut w = writer(&w)?;
+        let pending = w.as_mut().take().ok_or_else(|| MmError::Pool("the write was already finished".into()))?;
+        Ok(Robj::from(pending.commit()? as f64))
+    })())
+}
+
+/// Abandons a write: the temporary file goes.
+#[extendr]
+fn pool_writer_abort_(w: Robj) -> Robj {
+    finish((|| {
+        let mut w = writer(&w)?;
+        drop(w.as_mut().take());
+        Ok(Robj::from(true))
+    })())
+}
+
+/// Reads and verifies the header and attributes, and the payload checksums
+/// of small objects (of any object with `verify`). Returns `list(shape, kinds, lengths, offsets, bytes,
+/// attributes, file_bytes)`.
+#[extendr]
+fn pool_open_(path: &str, verify: bool) -> Robj {
+    finish((|| {
+        let e = format::open_for_read(Path::new(path), verify)?;
+        let kinds: Vec<&str> = e.sections.iter().map(|s| s.kind.name()).collect();
+        let lengths: Vec<f64> = e.sections.iter().map(|s| s.length as f64).collect();
+        let offsets: Vec<f64> = e.sections.iter().map(|s| s.offset as f64).collect();
+        let bytes: Vec<f64> = e.sections.iter().map(|s| s.bytes as f64).collect();
+        let attributes = Raw::from_bytes(&e.attributes);
+        Ok(list!(
+            shape = e.shape.name(),
+            kinds = kinds,
+            lengths = lengths,
+            offsets = offsets,
+            bytes = bytes,
+            attributes = attributes,
+            file_bytes = e.file_len as f64
+        )
+        .into())
+    })())
+}
+
+/// Section `i` (1-based) of a verified file, read into a raw vector and checked
+/// against its checksum.
+#[extendr]
+fn pool_read_section_(path: &str, i: i32) -> Robj {
+    finish((|| {
+        let i = usize::try_from(i - 1).map_err(|_| MmError::Value("section numbers start at 1".into()))?;
+        let n = {
+            let e = format::open(Path::new(path), false)?;
+            e.sections.get(i).ok_or_else(|| MmError::Value(format!("no section {}", i + 1)))?.bytes
+        };
+        let n = usize::try_from(n).map_err(|_| MmError::Pool("the section does not fit in memory".into()))?;
+        // Allocate before opening again: the allocation may longjmp.
+        let mut out: Robj = Raw::new(n).into();
+        let e = format::open(Path::new(path), false)?;
+        let slice = out.as_raw_slice_mut().ok_or_else(|| MmError::Type("expected a raw vector".into()))?;
+        format::read_section(Path::new(path), &e, i, slice)?;
+        Ok(out)
+    })())
+}
+
+/// Gives a freshly made view its attributes in place. `attributes<-` would
+/// duplicate a value R counts as shared, and duplicating a view copies the
+/// mapped data into memory, which is what a mapped read-back must not do.
+#[extendr]
+fn pool_set_attributes_(x: Robj, attrs: Robj) -> Robj {
+    finish((|| {
+        let list = List::try_from(&attrs).map_err(|_| MmError::Type("attributes must be a list".into()))?;
+        let names: Vec<String> = match list.names() {
+            Some(n) => n.map(|s| s.to_string()).collect(),
+            None if list.len() == 0 => Vec::new(),
+            None => return Err(MmError::Type("attributes must be named".into())),
+        };
+        for (name, value) in names.iter().zip(list.values()) {
+            let sym = std::ffi::CString::new(name.as_str()).map_err(|_| MmError::Value("bad attribute name".into()))?;
+            // SAFETY: `x` and `value` are protected by their Robj for the whole
+            // call; Rf_install interns a nul-terminated name; Rf_setAttrib
+            // changes `x` in place, which the caller allows: `x` is a view it
+            // has just made and no other R object refers to.
+            unsafe {
+                ffi::Rf_setAttrib(x.get(), ffi::Rf_install(sym.as_ptr()), value.get());
+            }
+        }
+        Ok(x)
+    })())
+}
+
+/// Claims `root/owner-<name>` and locks it; returns the owner (an external pointer).
+#[extendr]
+fn pool_claim_(root: &str, name: &str) -> Robj {
+    finish(sweep::claim(Path::new(root), name).map(|d| {
+        let path = d.path().to_string_lossy().into_owned();
+        let mut p: Robj = ExternalPtr::new(Some(d)).into();
+        let _ = p.set_attrib("path", path);
+        p
+    }))
+}
+
+/// Removes the owner's directory (the owner is done with all of it).
+#[extendr]
+fn pool_release_(owner: Robj) -> Robj {
+    finish((|| {
+        let mut p = ExternalPtr::<Option<OwnerDir>>::try_from(&owner)
+            .map_err(|_| MmError::Type("not a pool owner".into()))?;
+        if let Some(d) = p.as_mut().take() {
+            d.remove()?;
+        }
+        Ok(Robj::from(true))
+    })())
+}
+
+/// Removes dead owners' directories under each root; returns those removed.
+#[extendr]
+fn pool_sweep_(roots: Vec<String>, mine: &str) -> Robj {
+    let mine = (!mine.is_empty()).then(|| Path::new(mine));
+    let removed: Vec<String> = roots
+        .iter()
+        .flat_map(|r| sweep::sweep(Path::new(r), mine))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    Robj::from(removed)
+}
+
+#[extendr]
+fn pool_owner_alive_(dir: &str) -> Robj {
+    finish(sweep::is_alive(Path::new(dir)).map(Robj::from))
+}
+
+/// Test knob: "none", "nospace" (a full disk) or "write" (a failing write).
+#[extendr]
+fn pool_fault_(what: &str) -> Robj {
+    finish((|| {
+        let fault = match what {
+            "none" => Fault::None,
+            "nospace" => Fault::NoSpace,
+            "write" => Fault::WriteError,
+            _ => return Err(MmError::Value(format!("unknown fault '{what}'"))),
+        };
+        format::set_fault(fault);
+        Ok(Robj::from(true))
+    })())
+}
+
+/// fsync of an existing file, for the benchmark's baseline.
+#[extendr]
+fn pool_fsync_(path: &str) -> Robj {
+    finish(
+        std::fs::File::open(path)
+            .and_then(|f| f.sync_all())
+            .map(|_| Robj::from(true))
+            .map_err(|e| MmError::Io { op: "fsync", path: path.into(), source: e }),
+    )
+}
+
+extendr_module! {
+    mod pool;
+    fn pool_start_;
+    fn pool_default_budget_;
+    fn pool_set_budget_;
+    fn pool_admit_;
+    fn pool_victims_;
+    fn pool_add_disk_;
+    fn pool_keep_in_memory_;
+    fn pool_on_disk_;
+    fn pool_drop_memory_;
+    fn pool_hit_;
+    fn pool_miss_;
+    fn pool_cache_;
+    fn pool_remove_;
+    fn pool_where_;
+    fn pool_status_;
+    fn pool_stats_;
+    fn pool_check_;
+    fn pool_writer_;
+    fn pool_writer_write_;
+    fn pool_writer_commit_;
+    fn pool_writer_abort_;
+    fn pool_open_;
+    fn pool_read_section_;
+    fn pool_claim_;
+    fn pool_release_;
+    fn pool_sweep_;
+    fn pool_owner_alive_;
+    fn pool_fault_;
+    fn pool_set_attributes_;
+    fn pool_fsync_;
+}
