@@ -92,8 +92,12 @@ pool_start <- function(st) {
   rs(pool_start_(budget))
   st$budget <- budget
   st$pid <- Sys.getpid()
-  st$token <- sprintf("%s-%d-%s%04d", gsub("[^A-Za-z0-9.]", "_", Sys.info()[["nodename"]]),
-                      Sys.getpid(), format(Sys.time(), "%Y%m%d%H%M%S"), sample.int(9999L, 1L))
+  st$generation <- (st$generation %||% 0L) + 1L
+  # Host, pid and start time (to the microsecond) tell owners apart across
+  # machines sharing a pool directory and across reused pids.
+  st$token <- sprintf("%s-%d-%s-%d", gsub("[^A-Za-z0-9.]", "_", Sys.info()[["nodename"]]),
+                      Sys.getpid(), gsub("[^0-9]", "", format(Sys.time(), "%Y%m%d%H%M%OS6")),
+                      st$generation)
   st$objects <- new.env(parent = emptyenv())
   st$dirs <- new.env(parent = emptyenv())
   st$owners <- list()
@@ -102,8 +106,12 @@ pool_start <- function(st) {
   st$root <- st$root %||% file.path(tempdir(), "mmap-pool")
   st$dir <- owner_dir_name(st$root, st$token)
   st$dir0 <- st$dir
-  st$exit_hook <- new.env(parent = emptyenv())
-  reg.finalizer(st$exit_hook, function(e) pool_shutdown(), onexit = TRUE)
+  if (is.null(st$exit_hook)) {
+    # Once per process (a forked child inherits it): at the end of the
+    # session the owner removes its directories.
+    st$exit_hook <- new.env(parent = emptyenv())
+    reg.finalizer(st$exit_hook, function(e) pool_shutdown(), onexit = TRUE)
+  }
   pool_sweep(st)
 }
 
@@ -131,13 +139,22 @@ pool_claim <- function(st, dir) {
   dir
 }
 
+# The owner is done: its directories go. The next pool operation starts a new
+# pool under a new token, so references made before are no longer this
+# process's (their finalizers do nothing).
 pool_shutdown <- function() {
   st <- .pool
   if (!identical(st$pid, Sys.getpid())) return(invisible())
-  for (owner in st$owners) pool_release_(owner)
+  for (dir in names(st$owners)) {
+    pool_release_(st$owners[[dir]])
+    # At the end of the session the lock's external pointer may have been
+    # finalized already (its lock released): remove the directory by name.
+    unlink(dir, recursive = TRUE)
+  }
   st$owners <- list()
   st$objects <- new.env(parent = emptyenv())
-  rs(pool_start_(st$budget))
+  st$pid <- NULL
+  st$token <- NULL
   invisible()
 }
 
