@@ -54,6 +54,7 @@ NULL
 # Per-process state. `objects` holds the values kept in memory, keyed by id;
 # the books about them are in Rust.
 .pool <- new.env(parent = emptyenv())
+.pool$pid <- -1L # no pool yet in this process
 .absent <- new.env(parent = emptyenv())
 
 pool_view_of <- function(m) as.altrep(m)
@@ -69,20 +70,16 @@ is_frame <- function(x) {
     all(vapply(x, is_payload, logical(1)))
 }
 
-pool_size <- function(x) {
-  if (is_payload(x)) length(x) * payload_width[[typeof(x)]] else as.numeric(utils::object.size(x))
-}
-
 # --- the process's pool -----------------------------------------------------
 
 pool_state <- function() {
   st <- .pool
-  if (!identical(st$pid, Sys.getpid())) pool_start(st)
+  if (st$pid != Sys.getpid()) pool_start(st)
   st
 }
 
 pool_start <- function(st) {
-  if (!is.null(st$pid)) {
+  if (st$pid > 0L) {
     # A forked child: the parent's objects were copied with the process and
     # stay readable here, but they belong to the parent.
     st$inherited <- st$objects
@@ -106,6 +103,7 @@ pool_start <- function(st) {
   st$root <- st$root %||% file.path(tempdir(), "mmap-pool")
   st$dir <- owner_dir_name(st$root, st$token)
   st$dir0 <- st$dir
+  st$moved <- FALSE
   if (is.null(st$exit_hook)) {
     # Once per process (a forked child inherits it): at the end of the
     # session the owner removes its directories.
@@ -144,7 +142,7 @@ pool_claim <- function(st, dir) {
 # process's (their finalizers do nothing).
 pool_shutdown <- function() {
   st <- .pool
-  if (!identical(st$pid, Sys.getpid())) return(invisible())
+  if (st$pid != Sys.getpid()) return(invisible())
   for (dir in names(st$owners)) {
     pool_release_(st$owners[[dir]])
     # At the end of the session the lock's external pointer may have been
@@ -153,7 +151,7 @@ pool_shutdown <- function() {
   }
   st$owners <- list()
   st$objects <- new.env(parent = emptyenv())
-  st$pid <- NULL
+  st$pid <- -1L
   st$token <- NULL
   invisible()
 }
@@ -162,22 +160,9 @@ pool_file <- function(dir, id) file.path(dir, sprintf("%.0f.pool", id))
 
 # --- references -------------------------------------------------------------
 
-new_pool_ref <- function(st, id, key, bytes) {
-  ref <- new.env(parent = emptyenv())
-  ref$id <- id
-  ref$key <- key
-  ref$bytes <- bytes
-  ref$token <- st$token
-  ref$dir <- st$dir
-  if (!identical(st$dir, st$dir0)) assign(key, st$dir, envir = st$dirs)
-  class(ref) <- "pool_ref"
-  reg.finalizer(ref, pool_ref_finalize)
-  ref
-}
-
 pool_ref_finalize <- function(ref) {
   st <- .pool
-  if (!identical(st$pid, Sys.getpid()) || !identical(ref$token, st$token) || isTRUE(ref$deleted)) {
+  if (st$pid != Sys.getpid() || !identical(ref$token, st$token) || isTRUE(ref$deleted)) {
     return(invisible())
   }
   if (isTRUE(st$busy)) {
@@ -226,18 +211,30 @@ check_owned <- function(st, ref, what, call = sys.call(-1)) {
 #' @rdname pool
 #' @export
 poolset <- function(x) {
-  st <- pool_state()
+  # The hot path of the pool: kept free of helper calls on purpose.
+  st <- .pool
+  if (st$pid != Sys.getpid()) pool_start(st)
   if (length(st$dead)) pool_reap(st)
-  bytes <- pool_size(x)
-  adm <- rs(pool_admit_(bytes))
-  id <- adm$id
+  width <- switch(typeof(x), logical = , integer = 4, double = 8, complex = 16, raw = 1, NA)
+  bytes <- if (is.na(width) || isS4(x)) as.numeric(utils::object.size(x)) else length(x) * width
+  adm <- .Call(wrap__pool_admit_, bytes) # pool_admit_(), without the wrapper's call
+  if (is.list(adm)) rs(adm)
+  id <- adm[1L]
   key <- as.character(id)
-  ref <- new_pool_ref(st, id, key, bytes)
-  if (adm$to_disk) {
+  ref <- new.env(parent = emptyenv())
+  ref$id <- id
+  ref$key <- key
+  ref$bytes <- bytes
+  ref$token <- st$token
+  ref$dir <- st$dir
+  if (st$moved) assign(key, st$dir, envir = st$dirs)
+  class(ref) <- "pool_ref"
+  reg.finalizer(ref, pool_ref_finalize)
+  if (adm[2L] == 1) {
     pool_store_oversize(st, x, ref)
   } else {
     assign(key, x, envir = st$objects)
-    if (length(adm$victims)) pool_spill(st, adm$victims)
+    if (length(adm) > 2L) pool_spill(st, adm[-(1:2)])
   }
   ref
 }
@@ -299,27 +296,39 @@ pool_spill <- function(st, victims) {
 #' @rdname pool
 #' @export
 poolget <- function(ref) {
-  check_ref(ref)
-  st <- pool_state()
-  if (is_owner(st, ref)) {
-    x <- get0(ref$key, envir = st$objects, inherits = FALSE, ifnotfound = .absent)
-    if (!identical(x, .absent)) {
-      pool_hit_(ref$id)
+  cls <- oldClass(ref)
+  if (is.null(cls) || cls[1L] != "pool_ref" || !is.environment(ref)) check_ref(ref)
+  st <- .pool
+  if (st$pid != Sys.getpid()) pool_start(st)
+  if (ref$token == st$token) {
+    x <- st$objects[[ref$key]]
+    if (!is.null(x) || exists(ref$key, envir = st$objects, inherits = FALSE)) {
+      .Call(wrap__pool_hit_, ref$id) # pool_hit_(), without the wrapper's call
       return(x)
     }
-    check_owned(st, ref, "poolget")
-    got <- pool_read(pool_file(ref$dir, ref$id))
-    rs(pool_miss_(ref$id))
-    if (!got$mapped) {
-      victims <- rs(pool_cache_(ref$id))
-      if (!is.null(victims)) {
-        assign(ref$key, got$value, envir = st$objects)
-        if (length(victims)) pool_spill(st, victims)
-      }
-    }
-    return(got$value)
+    pool_read_owned(st, ref)
+  } else {
+    pool_read_borrowed(st, ref)
   }
-  # Borrowed: another process owns the object.
+}
+
+pool_read_owned <- function(st, ref) {
+  check_owned(st, ref, "poolget", call = sys.call(-1))
+  got <- pool_read(pool_file(ref$dir, ref$id), call = sys.call(-1))
+  rs(pool_miss_(ref$id))
+  if (!got$mapped) {
+    victims <- rs(pool_cache_(ref$id))
+    if (!is.null(victims)) {
+      assign(ref$key, got$value, envir = st$objects)
+      if (length(victims)) pool_spill(st, victims)
+    }
+  }
+  got$value
+}
+
+# Another process owns the object: read it from its file, or from the copy a
+# forked child inherited.
+pool_read_borrowed <- function(st, ref) {
   if (identical(ref$token, st$inherited_token)) {
     x <- get0(ref$key, envir = st$inherited, inherits = FALSE, ifnotfound = .absent)
     if (!identical(x, .absent)) return(x)
@@ -329,9 +338,9 @@ poolget <- function(ref) {
     mmap_abort(sprintf(paste0(
       "object %.0f has no file in '%s': it lives only in the memory of the process that pooled it (%s), ",
       "or was deleted there. Call copytodisk(ref) in that process before using the ref elsewhere."),
-      ref$id, ref$dir, ref$token), "mmap_error_pool")
+      ref$id, ref$dir, ref$token), "mmap_error_pool", call = sys.call(-1))
   }
-  got <- pool_read(path)
+  got <- pool_read(path, call = sys.call(-1))
   rs(pool_miss_(-1))
   got$value
 }
@@ -605,6 +614,7 @@ pool_dir <- function(path) {
   old <- st$root
   st$root <- normalizePath(path, mustWork = TRUE)
   st$dir <- owner_dir_name(st$root, st$token)
+  st$moved <- st$dir != st$dir0
   pool_sweep(st)
   invisible(old)
 }

@@ -63,7 +63,8 @@ fn pool_set_budget_(budget: f64) -> Robj {
     finish(whole(budget, "budget").and_then(|b| with_store(|s| s.set_budget(b))).map(ids))
 }
 
-/// A new object of `bytes`: `list(id, to_disk, victims)`.
+/// A new object of `bytes`: `c(id, to_disk, victims...)`, one double vector
+/// because this is on the path of every `poolset()`.
 #[extendr]
 fn pool_admit_(bytes: f64) -> Robj {
     finish((|| {
@@ -72,11 +73,15 @@ fn pool_admit_(bytes: f64) -> Robj {
             let id = s.new_id();
             (id, s.admit(id, bytes, now()))
         })?;
-        let (to_disk, victims) = match admission {
-            Admission::Memory { victims } => (false, victims),
-            Admission::Disk => (true, Vec::new()),
-        };
-        Ok(list!(id = id as f64, to_disk = to_disk, victims = ids(victims)).into())
+        let mut out = vec![id as f64];
+        match admission {
+            Admission::Memory { victims } => {
+                out.push(0.0);
+                out.extend(victims.into_iter().map(|v| v as f64));
+            }
+            Admission::Disk => out.push(1.0),
+        }
+        Ok(Robj::from(out))
     })())
 }
 
