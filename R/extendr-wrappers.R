@@ -137,8 +137,26 @@ pool_default_budget_ <- function() .Call(wrap__pool_default_budget_)
 # Sets the budget; returns the ids to spill.
 pool_set_budget_ <- function(budget) .Call(wrap__pool_set_budget_, budget)
 
-# A new object of `bytes`: `list(id, to_disk, victims)`.
+# A new object of `bytes`: `c(id, to_disk, victims...)`, one double vector
+# because this is on the path of every `poolset()`.
 pool_admit_ <- function(bytes) .Call(wrap__pool_admit_, bytes)
+
+# `poolset()` in one call, because it is the pool's hot path: admits an
+# object of `bytes`, makes its reference (an environment of class
+# `pool_ref` holding id, key, bytes, token and dir, with `finalizer`
+# registered on it) and, when the object stays in memory, binds `x` to its
+# key in `objects`. Returns the reference, or, when there is more to do
+# (spill, or write an oversize object), `list(ref, to_disk, victims)`.
+pool_put_ <- function(x, bytes, objects, token, dir, finalizer) .Call(wrap__pool_put_, x, bytes, objects, token, dir, finalizer)
+
+# `poolget()`'s hot path: the object bound to `ref`'s key in `objects`
+# when `ref` is a reference made under `token`, after counting a hit;
+# otherwise `absent`, and R takes the slow path.
+pool_lookup_ <- function(r, objects, token, absent) .Call(wrap__pool_lookup_, r, objects, token, absent)
+
+# Forgets object `id`: drops it from the books and its binding `key` from
+# `objects` (if there). Returns whether it had a file, for R to remove.
+pool_forget_ <- function(id, key, objects) .Call(wrap__pool_forget_, id, key, objects)
 
 # The ids to spill now (memory above budget), never `keep` (< 0: none).
 pool_victims_ <- function(keep) .Call(wrap__pool_victims_, keep)

@@ -162,7 +162,7 @@ pool_file <- function(dir, id) file.path(dir, sprintf("%.0f.pool", id))
 
 pool_ref_finalize <- function(ref) {
   st <- .pool
-  if (st$pid != Sys.getpid() || !identical(ref$token, st$token) || isTRUE(ref$deleted)) {
+  if (st$pid != Sys.getpid() || ref$token != st$token || isTRUE(ref$deleted)) {
     return(invisible())
   }
   if (isTRUE(st$busy)) {
@@ -174,10 +174,9 @@ pool_ref_finalize <- function(ref) {
 }
 
 pool_forget <- function(st, id, key, dir) {
-  pool_remove_(id)
-  if (exists(key, envir = st$objects, inherits = FALSE)) rm(list = key, envir = st$objects)
-  if (exists(key, envir = st$dirs, inherits = FALSE)) rm(list = key, envir = st$dirs)
-  unlink(pool_file(dir, id))
+  had_file <- .Call(wrap__pool_forget_, id, key, st$objects)
+  if (st$moved && exists(key, envir = st$dirs, inherits = FALSE)) rm(list = key, envir = st$dirs)
+  if (isTRUE(had_file)) unlink(pool_file(dir, id))
 }
 
 # Objects whose last reference went while the pool was busy.
@@ -211,31 +210,23 @@ check_owned <- function(st, ref, what, call = sys.call(-1)) {
 #' @rdname pool
 #' @export
 poolset <- function(x) {
-  # The hot path of the pool: kept free of helper calls on purpose.
+  # The hot path of the pool: one call into Rust admits the object, makes the
+  # reference and binds the object (see pool_put_()).
   st <- .pool
   if (st$pid != Sys.getpid()) pool_start(st)
   if (length(st$dead)) pool_reap(st)
   width <- switch(typeof(x), logical = , integer = 4, double = 8, complex = 16, raw = 1, NA)
   bytes <- if (is.na(width) || isS4(x)) as.numeric(utils::object.size(x)) else length(x) * width
-  adm <- .Call(wrap__pool_admit_, bytes) # pool_admit_(), without the wrapper's call
-  if (is.list(adm)) rs(adm)
-  id <- adm[1L]
-  key <- as.character(id)
-  ref <- new.env(parent = emptyenv())
-  ref$id <- id
-  ref$key <- key
-  ref$bytes <- bytes
-  ref$token <- st$token
-  ref$dir <- st$dir
-  if (st$moved) assign(key, st$dir, envir = st$dirs)
-  class(ref) <- "pool_ref"
-  reg.finalizer(ref, pool_ref_finalize)
-  if (adm[2L] == 1) {
-    pool_store_oversize(st, x, ref)
-  } else {
-    assign(key, x, envir = st$objects)
-    if (length(adm) > 2L) pool_spill(st, adm[-(1:2)])
+  ref <- .Call(wrap__pool_put_, x, bytes, st$objects, st$token, st$dir, pool_ref_finalize)
+  if (is.environment(ref)) {
+    if (st$moved) assign(ref$key, st$dir, envir = st$dirs)
+    return(ref)
   }
+  if (inherits(ref, "mmap_rust_error")) rs(ref)
+  adm <- ref
+  ref <- adm[[1L]]
+  if (st$moved) assign(ref$key, st$dir, envir = st$dirs)
+  if (adm[[2L]]) pool_store_oversize(st, x, ref) else pool_spill(st, adm[[3L]])
   ref
 }
 
@@ -296,20 +287,18 @@ pool_spill <- function(st, victims) {
 #' @rdname pool
 #' @export
 poolget <- function(ref) {
-  cls <- oldClass(ref)
-  if (is.null(cls) || cls[1L] != "pool_ref" || !is.environment(ref)) check_ref(ref)
   st <- .pool
   if (st$pid != Sys.getpid()) pool_start(st)
-  if (ref$token == st$token) {
-    x <- st$objects[[ref$key]]
-    if (!is.null(x) || exists(ref$key, envir = st$objects, inherits = FALSE)) {
-      .Call(wrap__pool_hit_, ref$id) # pool_hit_(), without the wrapper's call
-      return(x)
-    }
-    pool_read_owned(st, ref)
-  } else {
-    pool_read_borrowed(st, ref)
+  # The hot path: an object of this process in memory, found in one call.
+  x <- .Call(wrap__pool_lookup_, ref, st$objects, st$token, .absent)
+  if (!is.environment(x) || !identical(x, .absent)) return(x)
+  check_ref(ref)
+  if (ref$token != st$token) return(pool_read_borrowed(st, ref))
+  if (exists(ref$key, envir = st$objects, inherits = FALSE)) {
+    pool_hit_(ref$id)
+    return(get(ref$key, envir = st$objects, inherits = FALSE))
   }
+  pool_read_owned(st, ref)
 }
 
 pool_read_owned <- function(st, ref) {

@@ -13,7 +13,7 @@ use mmapcore::pool::format::{self, Fault};
 use mmapcore::pool::{sweep, Admission, OwnerDir, PendingFile, SectionKind, Shape, Store};
 use mmapcore::MmError;
 
-use crate::conv::{finish, whole};
+use crate::conv::{condition, finish, whole};
 
 /// The process's books. R is single-threaded; the mutex only makes the static
 /// sound. It is never held across a call into R.
@@ -83,6 +83,133 @@ fn pool_admit_(bytes: f64) -> Robj {
         }
         Ok(Robj::from(out))
     })())
+}
+
+// R API entry points extendr-ffi does not declare. SEXP is an opaque pointer,
+// declared exactly as extendr-ffi declares its own.
+#[allow(improper_ctypes)]
+extern "C" {
+    fn R_RegisterFinalizer(s: ffi::SEXP, fun: ffi::SEXP);
+    fn Rf_findVarInFrame(rho: ffi::SEXP, symbol: ffi::SEXP) -> ffi::SEXP;
+    fn Rf_ScalarReal(x: f64) -> ffi::SEXP;
+    fn Rf_mkString(s: *const std::os::raw::c_char) -> ffi::SEXP;
+    fn Rf_installChar(x: ffi::SEXP) -> ffi::SEXP;
+    fn R_removeVarFromFrame(symbol: ffi::SEXP, env: ffi::SEXP);
+}
+
+fn symbol(name: &str) -> ffi::SEXP {
+    let name = std::ffi::CString::new(name).unwrap_or_default();
+    // SAFETY: Rf_install interns a symbol from a valid nul-terminated string.
+    unsafe { ffi::Rf_install(name.as_ptr()) }
+}
+
+/// `poolset()` in one call, because it is the pool's hot path: admits an
+/// object of `bytes`, makes its reference (an environment of class
+/// `pool_ref` holding id, key, bytes, token and dir, with `finalizer`
+/// registered on it) and, when the object stays in memory, binds `x` to its
+/// key in `objects`. Returns the reference, or, when there is more to do
+/// (spill, or write an oversize object), `list(ref, to_disk, victims)`.
+#[extendr]
+fn pool_put_(x: Robj, bytes: f64, objects: Robj, token: Robj, dir: Robj, finalizer: Robj) -> Robj {
+    let admitted = whole(bytes, "bytes").and_then(|b| {
+        with_store(|s| {
+            let id = s.new_id();
+            (id, s.admit(id, b, now()))
+        })
+    });
+    let (id, admission) = match admitted {
+        Ok(a) => a,
+        Err(e) => return condition(&e),
+    };
+    let key = format!("{id}");
+    let ckey = std::ffi::CString::new(key.as_str()).unwrap_or_default();
+    // SAFETY: every SEXP made here is protected until it is reachable from
+    // `r`, which is protected until it is returned; `objects` is an
+    // environment the caller keeps alive. The store's lock is not held: an
+    // allocation that fails and longjmps leaves no Rust resource behind.
+    let r = unsafe {
+        let r = ffi::Rf_protect(ffi::R_NewEnv(ffi::R_EmptyEnv, 0, 5));
+        ffi::Rf_defineVar(symbol("id"), Rf_ScalarReal(id as f64), r);
+        let skey = ffi::Rf_protect(Rf_mkString(ckey.as_ptr()));
+        ffi::Rf_defineVar(symbol("key"), skey, r);
+        ffi::Rf_defineVar(symbol("bytes"), Rf_ScalarReal(bytes), r);
+        ffi::Rf_defineVar(symbol("token"), token.get(), r);
+        ffi::Rf_defineVar(symbol("dir"), dir.get(), r);
+        ffi::Rf_unprotect(1);
+        let class = ffi::Rf_protect(Rf_mkString(c"pool_ref".as_ptr()));
+        ffi::Rf_setAttrib(r, ffi::R_ClassSymbol, class);
+        ffi::Rf_unprotect(1);
+        R_RegisterFinalizer(r, finalizer.get());
+        if matches!(admission, Admission::Memory { .. }) {
+            ffi::Rf_defineVar(symbol(&key), x.get(), objects.get());
+        }
+        Robj::from_sexp(r)
+    };
+    // SAFETY: balances the protect of `r`; the Robj holds its own protection.
+    unsafe { ffi::Rf_unprotect(1) };
+    match admission {
+        Admission::Memory { victims } if victims.is_empty() => r,
+        Admission::Memory { victims } => list!(r, false, ids(victims)).into(),
+        Admission::Disk => list!(r, true, ids(Vec::new())).into(),
+    }
+}
+
+/// `poolget()`'s hot path: the object bound to `ref`'s key in `objects`
+/// when `ref` is a reference made under `token`, after counting a hit;
+/// otherwise `absent`, and R takes the slow path.
+#[extendr]
+fn pool_lookup_(r: Robj, objects: Robj, token: Robj, absent: Robj) -> Robj {
+    // SAFETY: only reads: TYPEOF, frame lookups without evaluation
+    // (the reference's fields are plain values, never promises), and
+    // CHARSXP identity (R caches strings, so equal tokens share one CHARSXP).
+    let found = unsafe {
+        let rs = r.get();
+        if ffi::TYPEOF(rs) != SEXPTYPE::ENVSXP {
+            return absent;
+        }
+        let tok = Rf_findVarInFrame(rs, symbol("token"));
+        let key = Rf_findVarInFrame(rs, symbol("key"));
+        let id = Rf_findVarInFrame(rs, symbol("id"));
+        let is_string = |s: ffi::SEXP| ffi::TYPEOF(s) == SEXPTYPE::STRSXP && ffi::XLENGTH(s) == 1;
+        if !is_string(tok) || !is_string(token.get()) || !is_string(key) || ffi::TYPEOF(id) != SEXPTYPE::REALSXP {
+            return absent;
+        }
+        if ffi::STRING_ELT(tok, 0) != ffi::STRING_ELT(token.get(), 0) {
+            return absent;
+        }
+        let value = Rf_findVarInFrame(objects.get(), Rf_installChar(ffi::STRING_ELT(key, 0)));
+        if value == ffi::R_UnboundValue {
+            return absent;
+        }
+        Some((value, *ffi::REAL(id)))
+    };
+    match found {
+        // A failed count (never expected) goes to the slow path, which reports it.
+        Some((value, id)) => match id_of(id).and_then(|id| with_store(|s| s.hit(id, now()))) {
+            // SAFETY: `value` is bound in `objects`, which keeps it alive.
+            Ok(()) => unsafe { Robj::from_sexp(value) },
+            Err(_) => absent,
+        },
+        None => absent,
+    }
+}
+
+/// Forgets object `id`: drops it from the books and its binding `key` from
+/// `objects` (if there). Returns whether it had a file, for R to remove.
+#[extendr]
+fn pool_forget_(id: f64, key: &str, objects: Robj) -> Robj {
+    let had_file = match id_of(id).and_then(|id| with_store(|s| s.remove(id).is_some_and(|e| e.on_disk))) {
+        Ok(h) => h,
+        Err(e) => return condition(&e),
+    };
+    // SAFETY: `objects` is an environment the caller keeps alive; removing a
+    // binding that does not exist does nothing.
+    unsafe {
+        if ffi::TYPEOF(objects.get()) == SEXPTYPE::ENVSXP {
+            R_removeVarFromFrame(symbol(key), objects.get());
+        }
+    }
+    Robj::from(had_file)
 }
 
 /// The ids to spill now (memory above budget), never `keep` (< 0: none).
@@ -438,6 +565,9 @@ extendr_module! {
     fn pool_default_budget_;
     fn pool_set_budget_;
     fn pool_admit_;
+    fn pool_put_;
+    fn pool_lookup_;
+    fn pool_forget_;
     fn pool_victims_;
     fn pool_add_disk_;
     fn pool_keep_in_memory_;
