@@ -158,6 +158,9 @@ pool_lookup_ <- function(r, objects, token, absent) .Call(wrap__pool_lookup_, r,
 # `objects` (if there). Returns whether it had a file, for R to remove.
 pool_forget_ <- function(id, key, objects) .Call(wrap__pool_forget_, id, key, objects)
 
+# Registers the R function the hook calls with a reference being serialized.
+pool_hook_init_ <- function(fun) .Call(wrap__pool_hook_init_, fun)
+
 # The ids to spill now (memory above budget), never `keep` (< 0: none).
 pool_victims_ <- function(keep) .Call(wrap__pool_victims_, keep)
 

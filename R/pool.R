@@ -26,10 +26,13 @@
 #' worker that received a reference, only reads.
 #'
 #' References can be sent to other processes (`parallel` PSOCK and fork
-#' clusters, `future` workers). There, `poolget()` maps the object's file, so
-#' workers on one machine share one copy in the page cache. An object that is
-#' only in its owner's memory has no file to map: call [copytodisk()] (or
-#' [movetodisk()]) on it in the owner before sending its reference. With
+#' clusters, `future` workers, [saveRDS()]). There, `poolget()` maps the
+#' object's file, so workers on one machine share one copy in the page cache.
+#' An object that is only in its owner's memory is written to disk (as by
+#' [copytodisk()]) when its reference is first serialized; a reference that
+#' reaches another process without that (a forked child reads the parent's
+#' memory instead; a version-2 [serialize()] stream skips the hook) gives a
+#' clear error there, saying to call [copytodisk()] in the owner. With
 #' [pool_dir()] on a filesystem shared between machines this works for workers
 #' on other machines too.
 #'
@@ -110,7 +113,20 @@ pool_start <- function(st) {
     st$exit_hook <- new.env(parent = emptyenv())
     reg.finalizer(st$exit_hook, function(e) pool_shutdown(), onexit = TRUE)
   }
+  pool_hook_init_(pool_export)
   pool_sweep(st)
+}
+
+# Called by a reference's hook while the reference is serialized (sent to a
+# worker, saved): an object that lives only in this owner's memory gets a
+# file, so that the receiving process can map it.
+pool_export <- function(ref) {
+  st <- .pool
+  if (st$pid != Sys.getpid() || !identical(ref$token, st$token) || isTRUE(ref$deleted)) {
+    return(invisible())
+  }
+  if (identical(pool_where_(ref$id), "memory")) pool_to_disk(st, ref, keep = TRUE)
+  invisible()
 }
 
 `%||%` <- function(a, b) if (is.null(a)) b else a

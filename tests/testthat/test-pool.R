@@ -418,8 +418,17 @@ test_that("refs work from a PSOCK cluster with a pool directory given by path", 
   r <- poolset(x)
   lst <- poolset(list(a = 1, b = "two"))
   df <- poolset(data.frame(n = 1:3, f = factor(c("u", "v", "u"))))
-  expect_error(parallel::clusterCall(cl, function(r) mmap::poolget(r), r), "copytodisk")
-  copytodisk(r)
+  # a ref only in memory is written to disk when it is first serialized...
+  expect_equal(pool_status()$where[pool_status()$id == r$id], "memory")
+  expect_equal(parallel::clusterCall(cl, function(r) sum(mmap::poolget(r)), r)[[1]], sum(x))
+  expect_equal(pool_status()$where[pool_status()$id == r$id], "both")
+  expect_true(file.exists(ref_file(r)))
+  # ...and without the hook (a version-2 stream) poolget there says what to do
+  m <- poolset(1:3)
+  err <- callr::r(function(s) tryCatch(mmap::poolget(unserialize(s)), error = function(e) e),
+                  list(serialize(m, NULL, version = 2)), libpath = .libPaths())
+  expect_s3_class(err, "mmap_error_pool")
+  expect_match(conditionMessage(err), "copytodisk")
   movetodisk(lst)
   movetodisk(df)
   got <- parallel::clusterCall(cl, function(r) {
@@ -437,7 +446,16 @@ test_that("refs work from a PSOCK cluster with a pool directory given by path", 
   parallel::clusterCall(cl, function() gc())
   expect_true(file.exists(ref_file(r)))
   expect_identical(poolget(r), x)
-  expect_equal(pool_stats()$memory_bytes, 8e5)
+  expect_equal(pool_stats()$memory_bytes, 8e5 + 12)
+})
+
+test_that("a ref saved with saveRDS can be read in another session while its owner lives", {
+  local_pool()
+  r <- poolset(list(a = 1:3))
+  f <- tempfile(fileext = ".rds")
+  saveRDS(r, f)
+  expect_equal(callr::r(function(f) mmap::poolget(readRDS(f)), list(f), libpath = .libPaths()), list(a = 1:3))
+  unlink(f)
 })
 
 test_that("forked children read the parent's objects and never delete its files", {

@@ -2,12 +2,13 @@
 //! the file format and the sweep are in `mmapcore::pool`.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use extendr_api::prelude::*;
 use extendr_api::Robj;
 use extendr_ffi as ffi;
-use extendr_ffi::SEXPTYPE;
+use extendr_ffi::{R_altrep_class_t, R_xlen_t, Rboolean, SEXPTYPE};
 
 use mmapcore::pool::format::{self, Fault};
 use mmapcore::pool::{sweep, Admission, OwnerDir, PendingFile, SectionKind, Shape, Store};
@@ -95,12 +96,106 @@ extern "C" {
     fn Rf_mkString(s: *const std::os::raw::c_char) -> ffi::SEXP;
     fn Rf_installChar(x: ffi::SEXP) -> ffi::SEXP;
     fn R_removeVarFromFrame(symbol: ffi::SEXP, env: ffi::SEXP);
+    fn Rf_lang2(f: ffi::SEXP, x: ffi::SEXP) -> ffi::SEXP;
 }
 
 fn symbol(name: &str) -> ffi::SEXP {
     let name = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: Rf_install interns a symbol from a valid nul-terminated string.
     unsafe { ffi::Rf_install(name.as_ptr()) }
+}
+
+// ---------------------------------------------------------------------------
+// The serialization hook. A reference carries a tiny ALTREP integer (`.hook`)
+// whose data1 is the reference itself. When R serializes the reference (to a
+// PSOCK worker, a future, saveRDS()), R asks the hook for its serialized state;
+// the hook then calls the R function registered by `pool_hook_init_()`, which
+// gives an object that only lives in the owner's memory a file, so that the
+// receiver can map it. The hook reads back as a plain 0L.
+
+struct HookClass(R_altrep_class_t);
+// SAFETY: the class handle is an R object R keeps for the session, used only
+// on R's main thread; the OnceLock publishes it once, at package init.
+unsafe impl Send for HookClass {}
+// SAFETY: as above.
+unsafe impl Sync for HookClass {}
+
+static HOOK_CLASS: OnceLock<HookClass> = OnceLock::new();
+/// The R function to call with the reference; preserved for the session.
+static EXPORT_FUN: AtomicPtr<ffi::SEXPREC> = AtomicPtr::new(std::ptr::null_mut());
+
+unsafe extern "C" fn hook_length(_x: ffi::SEXP) -> R_xlen_t {
+    1
+}
+
+unsafe extern "C" fn hook_elt(_x: ffi::SEXP, _i: R_xlen_t) -> std::os::raw::c_int {
+    0
+}
+
+unsafe extern "C" fn hook_dataptr(x: ffi::SEXP, _writable: Rboolean) -> *mut std::ffi::c_void {
+    // SAFETY: R calls this on our hooks only, on its main thread; data2 is
+    // either NULL or the one-element integer vector made here.
+    unsafe {
+        if ffi::TYPEOF(ffi::R_altrep_data2(x)) != SEXPTYPE::INTSXP {
+            let v = ffi::Rf_protect(ffi::Rf_ScalarInteger(0));
+            ffi::R_set_altrep_data2(x, v);
+            ffi::Rf_unprotect(1);
+        }
+        ffi::INTEGER(ffi::R_altrep_data2(x)).cast()
+    }
+}
+
+unsafe extern "C" fn hook_state(x: ffi::SEXP) -> ffi::SEXP {
+    // SAFETY: main thread, inside serialize(), which protects `x`. The call is
+    // evaluated with R_tryEvalSilent, so an R error cannot longjmp through
+    // this frame; a failed export only means the receiver cannot map the object.
+    unsafe {
+        let fun = EXPORT_FUN.load(Ordering::Acquire);
+        if !fun.is_null() {
+            let call = ffi::Rf_protect(Rf_lang2(fun, ffi::R_altrep_data1(x)));
+            let mut failed: std::os::raw::c_int = 0;
+            ffi::R_tryEvalSilent(call, ffi::R_GlobalEnv, &mut failed);
+            ffi::Rf_unprotect(1);
+        }
+        ffi::Rf_ScalarInteger(0)
+    }
+}
+
+unsafe extern "C" fn hook_unserialize(_class: ffi::SEXP, _state: ffi::SEXP) -> ffi::SEXP {
+    // SAFETY: allocates a plain integer on R's main thread.
+    unsafe { ffi::Rf_ScalarInteger(0) }
+}
+
+/// Creates the hook class. Called once from `R_init_mmap`.
+///
+/// # Safety
+/// `dll` must be the DllInfo R passed to `R_init_mmap`.
+#[no_mangle]
+pub unsafe extern "C" fn mmap_register_pool(dll: *mut ffi::DllInfo) {
+    // SAFETY: R's documented ALTREP class construction, with our package's
+    // DllInfo, on the main thread during package initialisation.
+    unsafe {
+        let cls = ffi::R_make_altinteger_class(c"mmap_pool_hook".as_ptr(), c"mmap".as_ptr(), dll);
+        ffi::R_set_altrep_Length_method(cls, Some(hook_length));
+        ffi::R_set_altrep_Serialized_state_method(cls, Some(hook_state));
+        ffi::R_set_altrep_Unserialize_method(cls, Some(hook_unserialize));
+        ffi::R_set_altvec_Dataptr_method(cls, Some(hook_dataptr));
+        ffi::R_set_altinteger_Elt_method(cls, Some(hook_elt));
+        let _ = HOOK_CLASS.set(HookClass(cls));
+    }
+}
+
+/// Registers the R function the hook calls with a reference being serialized.
+#[extendr]
+fn pool_hook_init_(fun: Robj) -> Robj {
+    if EXPORT_FUN.load(Ordering::Acquire).is_null() {
+        // SAFETY: preserving keeps `fun` alive for the session; stored once.
+        unsafe {
+            ffi::R_PreserveObject(fun.get());
+            EXPORT_FUN.store(fun.get(), Ordering::Release);
+        }
+    }
+    Robj::from(true)
 }
 
 /// `poolset()` in one call, because it is the pool's hot path: admits an
@@ -128,7 +223,7 @@ fn pool_put_(x: Robj, bytes: f64, objects: Robj, token: Robj, dir: Robj, finaliz
     // environment the caller keeps alive. The store's lock is not held: an
     // allocation that fails and longjmps leaves no Rust resource behind.
     let r = unsafe {
-        let r = ffi::Rf_protect(ffi::R_NewEnv(ffi::R_EmptyEnv, 0, 5));
+        let r = ffi::Rf_protect(ffi::R_NewEnv(ffi::R_EmptyEnv, 0, 6));
         ffi::Rf_defineVar(symbol("id"), Rf_ScalarReal(id as f64), r);
         let skey = ffi::Rf_protect(Rf_mkString(ckey.as_ptr()));
         ffi::Rf_defineVar(symbol("key"), skey, r);
@@ -136,6 +231,9 @@ fn pool_put_(x: Robj, bytes: f64, objects: Robj, token: Robj, dir: Robj, finaliz
         ffi::Rf_defineVar(symbol("token"), token.get(), r);
         ffi::Rf_defineVar(symbol("dir"), dir.get(), r);
         ffi::Rf_unprotect(1);
+        if let Some(cls) = HOOK_CLASS.get() {
+            ffi::Rf_defineVar(symbol(".hook"), ffi::R_new_altrep(cls.0, r, ffi::R_NilValue), r);
+        }
         let class = ffi::Rf_protect(Rf_mkString(c"pool_ref".as_ptr()));
         ffi::Rf_setAttrib(r, ffi::R_ClassSymbol, class);
         ffi::Rf_unprotect(1);
@@ -568,6 +666,7 @@ extendr_module! {
     fn pool_put_;
     fn pool_lookup_;
     fn pool_forget_;
+    fn pool_hook_init_;
     fn pool_victims_;
     fn pool_add_disk_;
     fn pool_keep_in_memory_;
