@@ -132,6 +132,9 @@ mm_csv_write_ <- function(path, h, spec, from, limit, sep, first_row) .Call(wrap
 # Starts (or restarts, after a fork) the books with `budget` bytes.
 pool_start_ <- function(budget) .Call(wrap__pool_start_, budget)
 
+# Stops the books (the owner is done); the next operation starts them again.
+pool_stop_ <- function() .Call(wrap__pool_stop_)
+
 pool_default_budget_ <- function() .Call(wrap__pool_default_budget_)
 
 # Sets the budget; returns the ids to spill.
@@ -146,8 +149,9 @@ pool_admit_ <- function(bytes) .Call(wrap__pool_admit_, bytes)
 # `pool_ref` holding id, key, bytes, token and dir, with `finalizer`
 # registered on it) and, when the object stays in memory, binds `x` to its
 # key in `objects`. Returns the reference, or, when there is more to do
-# (spill, or write an oversize object), `list(ref, to_disk, victims)`.
-pool_put_ <- function(x, bytes, objects, token, dir, finalizer) .Call(wrap__pool_put_, x, bytes, objects, token, dir, finalizer)
+# (spill, or write an oversize object), `list(ref, to_disk, victims)`;
+# NULL when the pool was not started in this process.
+pool_put_ <- function(x, bytes_robj, objects, token, dir, finalizer) .Call(wrap__pool_put_, x, bytes_robj, objects, token, dir, finalizer)
 
 # `poolget()`'s hot path: the object bound to `ref`'s key in `objects`
 # when `ref` is a reference made under `token`, after counting a hit;

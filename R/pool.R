@@ -167,6 +167,7 @@ pool_shutdown <- function() {
   }
   st$owners <- list()
   st$objects <- new.env(parent = emptyenv())
+  pool_stop_()
   st$pid <- -1L
   st$token <- NULL
   invisible()
@@ -229,11 +230,15 @@ poolset <- function(x) {
   # The hot path of the pool: one call into Rust admits the object, makes the
   # reference and binds the object (see pool_put_()).
   st <- .pool
-  if (st$pid != Sys.getpid()) pool_start(st)
   if (length(st$dead)) pool_reap(st)
   width <- switch(typeof(x), logical = , integer = 4, double = 8, complex = 16, raw = 1, NA)
   bytes <- if (is.na(width) || isS4(x)) as.numeric(utils::object.size(x)) else length(x) * width
   ref <- .Call(wrap__pool_put_, x, bytes, st$objects, st$token, st$dir, pool_ref_finalize)
+  if (is.null(ref)) {
+    # No pool started in this process yet (first use, or a forked child).
+    pool_state()
+    ref <- .Call(wrap__pool_put_, x, bytes, st$objects, st$token, st$dir, pool_ref_finalize)
+  }
   if (is.environment(ref)) {
     if (st$moved) assign(ref$key, st$dir, envir = st$dirs)
     return(ref)
@@ -304,10 +309,10 @@ pool_spill <- function(st, victims) {
 #' @export
 poolget <- function(ref) {
   st <- .pool
-  if (st$pid != Sys.getpid()) pool_start(st)
   # The hot path: an object of this process in memory, found in one call.
   x <- .Call(wrap__pool_lookup_, ref, st$objects, st$token, .absent)
   if (!is.environment(x) || !identical(x, .absent)) return(x)
+  if (st$pid != Sys.getpid()) pool_start(st)
   check_ref(ref)
   if (ref$token != st$token) return(pool_read_borrowed(st, ref))
   if (exists(ref$key, envir = st$objects, inherits = FALSE)) {

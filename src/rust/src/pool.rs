@@ -2,7 +2,7 @@
 //! the file format and the sweep are in `mmapcore::pool`.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use extendr_api::prelude::*;
@@ -19,6 +19,13 @@ use crate::conv::{condition, finish, whole};
 /// The process's books. R is single-threaded; the mutex only makes the static
 /// sound. It is never held across a call into R.
 static STORE: Mutex<Option<Store>> = Mutex::new(None);
+/// The process that started the books: a forked child sees its parent's pid
+/// here until it starts its own, and the hot paths then defer to R.
+static OWNER_PID: AtomicU32 = AtomicU32::new(0);
+
+fn started_here() -> bool {
+    OWNER_PID.load(Ordering::Relaxed) == std::process::id()
+}
 
 fn with_store<T>(f: impl FnOnce(&mut Store) -> T) -> mmapcore::Result<T> {
     let mut guard = STORE.lock().map_err(|_| MmError::Pool("the pool's books are unusable after a panic".into()))?;
@@ -41,8 +48,19 @@ fn pool_start_(budget: f64) -> Robj {
         let budget = whole(budget, "budget")?;
         let mut guard = STORE.lock().map_err(|_| MmError::Pool("the pool's books are unusable".into()))?;
         *guard = Some(Store::new(budget));
+        OWNER_PID.store(std::process::id(), Ordering::Relaxed);
         Ok(Robj::from(true))
     })())
+}
+
+/// Stops the books (the owner is done); the next operation starts them again.
+#[extendr]
+fn pool_stop_() -> Robj {
+    OWNER_PID.store(0, Ordering::Relaxed);
+    if let Ok(mut guard) = STORE.lock() {
+        *guard = None;
+    }
+    Robj::from(true)
 }
 
 #[extendr]
@@ -198,14 +216,39 @@ fn pool_hook_init_(fun: Robj) -> Robj {
     Robj::from(true)
 }
 
+/// The class attribute of every reference: one shared, preserved vector.
+fn ref_class() -> ffi::SEXP {
+    static CLASS: AtomicPtr<ffi::SEXPREC> = AtomicPtr::new(std::ptr::null_mut());
+    let c = CLASS.load(Ordering::Acquire);
+    if !c.is_null() {
+        return c;
+    }
+    // SAFETY: allocated once on R's main thread and preserved for the session.
+    unsafe {
+        let c = Rf_mkString(c"pool_ref".as_ptr());
+        ffi::R_PreserveObject(c);
+        CLASS.store(c, Ordering::Release);
+        c
+    }
+}
+
 /// `poolset()` in one call, because it is the pool's hot path: admits an
 /// object of `bytes`, makes its reference (an environment of class
 /// `pool_ref` holding id, key, bytes, token and dir, with `finalizer`
 /// registered on it) and, when the object stays in memory, binds `x` to its
 /// key in `objects`. Returns the reference, or, when there is more to do
-/// (spill, or write an oversize object), `list(ref, to_disk, victims)`.
+/// (spill, or write an oversize object), `list(ref, to_disk, victims)`;
+/// NULL when the pool was not started in this process.
 #[extendr]
-fn pool_put_(x: Robj, bytes: f64, objects: Robj, token: Robj, dir: Robj, finalizer: Robj) -> Robj {
+fn pool_put_(x: Robj, bytes_robj: Robj, objects: Robj, token: Robj, dir: Robj, finalizer: Robj) -> Robj {
+    if !started_here() {
+        // Not started in this process (a forked child, or no pool yet).
+        return Robj::from(());
+    }
+    let bytes = match bytes_robj.as_real() {
+        Some(b) => b,
+        None => return condition(&MmError::Type("`bytes` must be a double".into())),
+    };
     let admitted = whole(bytes, "bytes").and_then(|b| {
         with_store(|s| {
             let id = s.new_id();
@@ -227,16 +270,15 @@ fn pool_put_(x: Robj, bytes: f64, objects: Robj, token: Robj, dir: Robj, finaliz
         ffi::Rf_defineVar(symbol("id"), Rf_ScalarReal(id as f64), r);
         let skey = ffi::Rf_protect(Rf_mkString(ckey.as_ptr()));
         ffi::Rf_defineVar(symbol("key"), skey, r);
-        ffi::Rf_defineVar(symbol("bytes"), Rf_ScalarReal(bytes), r);
+        // The R double passed in is bound as it is: one allocation fewer on the hot path.
+        ffi::Rf_defineVar(symbol("bytes"), bytes_robj.get(), r);
         ffi::Rf_defineVar(symbol("token"), token.get(), r);
         ffi::Rf_defineVar(symbol("dir"), dir.get(), r);
         ffi::Rf_unprotect(1);
         if let Some(cls) = HOOK_CLASS.get() {
             ffi::Rf_defineVar(symbol(".hook"), ffi::R_new_altrep(cls.0, r, ffi::R_NilValue), r);
         }
-        let class = ffi::Rf_protect(Rf_mkString(c"pool_ref".as_ptr()));
-        ffi::Rf_setAttrib(r, ffi::R_ClassSymbol, class);
-        ffi::Rf_unprotect(1);
+        ffi::Rf_setAttrib(r, ffi::R_ClassSymbol, ref_class());
         R_RegisterFinalizer(r, finalizer.get());
         if matches!(admission, Admission::Memory { .. }) {
             ffi::Rf_defineVar(symbol(&key), x.get(), objects.get());
@@ -262,7 +304,7 @@ fn pool_lookup_(r: Robj, objects: Robj, token: Robj, absent: Robj) -> Robj {
     // CHARSXP identity (R caches strings, so equal tokens share one CHARSXP).
     let found = unsafe {
         let rs = r.get();
-        if ffi::TYPEOF(rs) != SEXPTYPE::ENVSXP {
+        if ffi::TYPEOF(rs) != SEXPTYPE::ENVSXP || !started_here() {
             return absent;
         }
         let tok = Rf_findVarInFrame(rs, symbol("token"));
@@ -660,6 +702,7 @@ fn pool_fsync_(path: &str) -> Robj {
 extendr_module! {
     mod pool;
     fn pool_start_;
+    fn pool_stop_;
     fn pool_default_budget_;
     fn pool_set_budget_;
     fn pool_admit_;
