@@ -9,7 +9,7 @@ export PATH := $(PATH):$(HOME)/.cargo/bin
 
 # Debian packages the package, its tests, vignettes and benchmarks need.
 APT_DEPS := r-base-dev r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 \
-            r-cran-bit64 r-cran-withr r-cran-bench r-cran-cli r-cran-callr pandoc qpdf
+            r-cran-bit64 r-cran-withr r-cran-bench r-cran-cli r-cran-callr r-cran-future pandoc qpdf
 
 .PHONY: setup install test test-rust test-r check bench demo wrappers document clean
 

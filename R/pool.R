@@ -36,7 +36,7 @@
 #' [pool_dir()] on a filesystem shared between machines this works for workers
 #' on other machines too.
 #'
-#' @param x Any R object.
+#' @param x Any R object (for `print()`, a `pool_ref`).
 #' @param ref A `pool_ref` returned by `poolset()`.
 #' @return `poolset()`: a `pool_ref` (an environment; print it to see its id,
 #'   size and where it lives). `poolget()`: the object, or a view of its mapped
@@ -44,8 +44,8 @@
 #' @seealso [pool_memsize()], [pool_status()], [savetodisk()]
 #' @examples
 #' old <- pool_memsize(8e6)                 # an 8 MB budget, for the example
-#' a <- poolset(runif(5e5))                 # 4 MB
-#' b <- poolset(1:1e6)                      # 4 MB more: `a` is spilled
+#' a <- poolset(runif(6e5))                 # 4.8 MB
+#' b <- poolset(1:1e6)                      # 4 MB more: over budget, `a` is spilled
 #' a
 #' pool_status()
 #' sum(poolget(a))                          # read back as a mapped view
@@ -624,6 +624,11 @@ pool_dir <- function(path) {
   old <- st$root
   st$root <- normalizePath(path, mustWork = TRUE)
   st$dir <- owner_dir_name(st$root, st$token)
+  if (rs(pool_stats_())$objects == 0) {
+    # Nothing pooled yet: the new directory is simply the pool's directory.
+    st$dir0 <- st$dir
+    st$dirs <- new.env(parent = emptyenv())
+  }
   st$moved <- st$dir != st$dir0
   pool_sweep(st)
   invisible(old)
@@ -666,6 +671,8 @@ pool_verify <- function(ref) {
   invisible(TRUE)
 }
 
+#' @rdname pool
+#' @param ... Ignored.
 #' @export
 print.pool_ref <- function(x, ...) {
   st <- pool_state()

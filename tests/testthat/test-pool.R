@@ -458,6 +458,36 @@ test_that("a ref saved with saveRDS can be read in another session while its own
   unlink(f)
 })
 
+test_that("refs work from future workers", {
+  skip_on_cran()
+  skip_if_not_installed("future")
+  local_pool()
+  old_plan <- future::plan(future::multisession, workers = 2)
+  withr::defer(future::plan(old_plan))
+  r <- poolset(as.double(1:1000))                   # only in memory: written when sent
+  f <- future::future(sum(mmap::poolget(r)), packages = "mmap")
+  expect_equal(future::value(f), sum(as.double(1:1000)))
+  expect_equal(pool_status()$where, "both")
+})
+
+test_that("changing pool_dir keeps older objects' files where they were", {
+  first <- local_pool(budget = 1e6)
+  a <- poolset(as.double(1:1000))
+  second <- tempfile("pool-second")
+  withr::defer(unlink(second, recursive = TRUE))
+  pool_dir(second)
+  b <- poolset(as.double(1:2000))
+  movetodisk(a)
+  movetodisk(b)
+  expect_true(startsWith(ref_file(a), normalizePath(first)))
+  expect_true(file.exists(ref_file(a)))
+  expect_true(startsWith(ref_file(b), normalizePath(second)))
+  expect_identical(poolget(a), as.double(1:1000))
+  expect_identical(poolget(b), as.double(1:2000))
+  pooldelete(a)
+  expect_false(file.exists(ref_file(a)))
+})
+
 test_that("forked children read the parent's objects and never delete its files", {
   skip_on_os("windows")
   local_pool(budget = 1e6)
