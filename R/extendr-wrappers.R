@@ -129,8 +129,9 @@ mm_csv_scan_result_ <- function(state) .Call(wrap__mm_csv_scan_result_, state)
 # Writes a chunk of CSV rows into the struct mapping `h`; returns c(next, rows).
 mm_csv_write_ <- function(path, h, spec, from, limit, sep, first_row) .Call(wrap__mm_csv_write_, path, h, spec, from, limit, sep, first_row)
 
-# Starts (or restarts, after a fork) the books with `budget` bytes.
-pool_start_ <- function(budget) .Call(wrap__pool_start_, budget)
+# Starts (or restarts, after a fork) the books with `budget` bytes, for the
+# pool of `token` whose objects are in the environments `objects` and `dirs`.
+pool_start_ <- function(budget, token, objects, dirs) .Call(wrap__pool_start_, budget, token, objects, dirs)
 
 # Stops the books (the owner is done); the next operation starts them again.
 pool_stop_ <- function() .Call(wrap__pool_stop_)
@@ -146,12 +147,12 @@ pool_admit_ <- function(bytes) .Call(wrap__pool_admit_, bytes)
 
 # `poolset()` in one call, because it is the pool's hot path: admits an
 # object of `bytes`, makes its reference (an environment of class
-# `pool_ref` holding id, key, bytes, token and dir, with `finalizer`
+# `pool_ref` holding id, key, bytes, token and dir, with `ref_finalizer`
 # registered on it) and, when the object stays in memory, binds `x` to its
 # key in `objects`. Returns the reference, or, when there is more to do
 # (spill, or write an oversize object), `list(ref, to_disk, victims)`;
 # NULL when the pool was not started in this process.
-pool_put_ <- function(x, bytes_robj, objects, token, dir, finalizer) .Call(wrap__pool_put_, x, bytes_robj, objects, token, dir, finalizer)
+pool_put_ <- function(x, bytes_robj, objects, token, dir) .Call(wrap__pool_put_, x, bytes_robj, objects, token, dir)
 
 # `poolget()`'s hot path: the object bound to `ref`'s key in `objects`
 # when `ref` is a reference made under `token`, after counting a hit;

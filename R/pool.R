@@ -89,7 +89,6 @@ pool_start <- function(st) {
     st$inherited_token <- st$token
   }
   budget <- st$budget %||% pool_default_budget_()
-  rs(pool_start_(budget))
   st$budget <- budget
   st$pid <- Sys.getpid()
   st$generation <- (st$generation %||% 0L) + 1L
@@ -101,8 +100,6 @@ pool_start <- function(st) {
   st$objects <- new.env(parent = emptyenv())
   st$dirs <- new.env(parent = emptyenv())
   st$owners <- list()
-  st$dead <- list()
-  st$busy <- FALSE
   st$root <- st$root %||% file.path(tempdir(), "mmap-pool")
   st$dir <- owner_dir_name(st$root, st$token)
   st$dir0 <- st$dir
@@ -113,6 +110,7 @@ pool_start <- function(st) {
     st$exit_hook <- new.env(parent = emptyenv())
     reg.finalizer(st$exit_hook, function(e) pool_shutdown(), onexit = TRUE)
   }
+  rs(pool_start_(budget, st$token, st$objects, st$dirs))
   pool_hook_init_(pool_export)
   pool_sweep(st)
 }
@@ -173,34 +171,21 @@ pool_shutdown <- function() {
   invisible()
 }
 
+# The garbage collector may have unbound it already (see ref_finalizer()).
+unbind <- function(env, key) {
+  if (exists(key, envir = env, inherits = FALSE)) rm(list = key, envir = env)
+}
+
 pool_file <- function(dir, id) file.path(dir, sprintf("%.0f.pool", id))
 
 # --- references -------------------------------------------------------------
 
-pool_ref_finalize <- function(ref) {
-  st <- .pool
-  if (st$pid != Sys.getpid() || ref$token != st$token || isTRUE(ref$deleted)) {
-    return(invisible())
-  }
-  if (isTRUE(st$busy)) {
-    st$dead[[length(st$dead) + 1L]] <- list(ref$id, ref$key, ref$dir)
-  } else {
-    pool_forget(st, ref$id, ref$key, ref$dir)
-  }
-  invisible()
-}
-
+# A reference's finalizer is ref_finalizer() in Rust: when the last R value
+# referring to it goes, the owner forgets the object and removes its file.
 pool_forget <- function(st, id, key, dir) {
   had_file <- .Call(wrap__pool_forget_, id, key, st$objects)
   if (st$moved && exists(key, envir = st$dirs, inherits = FALSE)) rm(list = key, envir = st$dirs)
   if (isTRUE(had_file)) unlink(pool_file(dir, id))
-}
-
-# Objects whose last reference went while the pool was busy.
-pool_reap <- function(st) {
-  dead <- st$dead
-  st$dead <- list()
-  for (d in dead) pool_forget(st, d[[1]], d[[2]], d[[3]])
 }
 
 check_ref <- function(ref, call = sys.call(-1)) {
@@ -230,14 +215,13 @@ poolset <- function(x) {
   # The hot path of the pool: one call into Rust admits the object, makes the
   # reference and binds the object (see pool_put_()).
   st <- .pool
-  if (length(st$dead)) pool_reap(st)
   width <- switch(typeof(x), logical = , integer = 4, double = 8, complex = 16, raw = 1, NA)
   bytes <- if (is.na(width) || isS4(x)) as.numeric(utils::object.size(x)) else length(x) * width
-  ref <- .Call(wrap__pool_put_, x, bytes, st$objects, st$token, st$dir, pool_ref_finalize)
+  ref <- .Call(wrap__pool_put_, x, bytes, st$objects, st$token, st$dir)
   if (is.null(ref)) {
     # No pool started in this process yet (first use, or a forked child).
     pool_state()
-    ref <- .Call(wrap__pool_put_, x, bytes, st$objects, st$token, st$dir, pool_ref_finalize)
+    ref <- .Call(wrap__pool_put_, x, bytes, st$objects, st$token, st$dir)
   }
   if (is.environment(ref)) {
     if (st$moved) assign(ref$key, st$dir, envir = st$dirs)
@@ -274,18 +258,15 @@ over_budget_warning <- function(msg) {
 
 # Writes the least recently used objects out of memory, as the books decided.
 pool_spill <- function(st, victims) {
-  st$busy <- TRUE
-  on.exit({
-    st$busy <- FALSE
-    if (length(st$dead)) pool_reap(st)
-  })
+  # A victim may lose its last reference while this runs (the garbage
+  # collector forgets it): such victims are skipped, or their new file removed.
   failed <- character()
   for (id in victims) {
     key <- as.character(id)
     x <- get0(key, envir = st$objects, inherits = FALSE, ifnotfound = .absent)
     if (identical(x, .absent)) next
     if (isTRUE(rs(pool_drop_memory_(id)))) {
-      rm(list = key, envir = st$objects)
+      unbind(st$objects, key)
       next
     }
     dir <- get0(key, envir = st$dirs, inherits = FALSE, ifnotfound = st$dir0)
@@ -294,7 +275,7 @@ pool_spill <- function(st, victims) {
     if (inherits(size, "error")) {
       failed <- c(failed, sprintf("object %.0f: %s", id, conditionMessage(size)))
     } else if (isTRUE(rs(pool_on_disk_(id, size, FALSE)))) {
-      rm(list = key, envir = st$objects)
+      unbind(st$objects, key)
     } else {
       unlink(path)
     }
@@ -489,23 +470,18 @@ pool_to_disk <- function(st, ref, keep, call = sys.call(-1)) {
   if (where == "both") {
     if (!keep) {
       rs(pool_drop_memory_(ref$id))
-      rm(list = ref$key, envir = st$objects)
+      unbind(st$objects, ref$key)
     }
     return(invisible())
   }
   x <- get(ref$key, envir = st$objects, inherits = FALSE)
   path <- pool_file(pool_claim(st, ref$dir), ref$id)
-  st$busy <- TRUE
-  on.exit({
-    st$busy <- FALSE
-    if (length(st$dead)) pool_reap(st)
-  })
   size <- tryCatch(pool_write(x, path), error = function(e) {
     mmap_abort(sprintf("could not write object %.0f to disk; it stays in memory. %s",
                        ref$id, conditionMessage(e)), "mmap_error_pool", call = call)
   })
   rs(pool_on_disk_(ref$id, size, keep))
-  if (!keep) rm(list = ref$key, envir = st$objects)
+  if (!keep) unbind(st$objects, ref$key)
   invisible()
 }
 
@@ -627,7 +603,7 @@ pool_dir <- function(path) {
   if (rs(pool_stats_())$objects == 0) {
     # Nothing pooled yet: the new directory is simply the pool's directory.
     st$dir0 <- st$dir
-    st$dirs <- new.env(parent = emptyenv())
+    rm(list = ls(st$dirs, all.names = TRUE), envir = st$dirs)
   }
   st$moved <- st$dir != st$dir0
   pool_sweep(st)

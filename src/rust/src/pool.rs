@@ -41,22 +41,100 @@ fn ids(v: Vec<u64>) -> Robj {
     Robj::from(v.into_iter().map(|i| i as f64).collect::<Vec<f64>>())
 }
 
-/// Starts (or restarts, after a fork) the books with `budget` bytes.
+/// This process's pool, as its references' finalizer needs it: the token its
+/// references carry, and the environments holding its objects (`objects`) and
+/// the directories of objects made after `pool_dir()` moved (`dirs`), both
+/// preserved while they are in use.
+struct Owner {
+    token: String,
+    objects: ffi::SEXP,
+    dirs: ffi::SEXP,
+}
+// SAFETY: the SEXPs are preserved R objects, only touched on R's main thread.
+unsafe impl Send for Owner {}
+
+static OWNER: Mutex<Option<Owner>> = Mutex::new(None);
+
+fn set_owner(owner: Option<Owner>) {
+    let old = match OWNER.lock() {
+        Ok(mut guard) => std::mem::replace(&mut *guard, owner),
+        Err(_) => return,
+    };
+    if let Some(old) = old {
+        // SAFETY: preserved by the set_owner call that stored them.
+        unsafe {
+            ffi::R_ReleaseObject(old.objects);
+            ffi::R_ReleaseObject(old.dirs);
+        }
+    }
+}
+
+/// Starts (or restarts, after a fork) the books with `budget` bytes, for the
+/// pool of `token` whose objects are in the environments `objects` and `dirs`.
 #[extendr]
-fn pool_start_(budget: f64) -> Robj {
+fn pool_start_(budget: f64, token: &str, objects: Robj, dirs: Robj) -> Robj {
     finish((|| {
         let budget = whole(budget, "budget")?;
-        let mut guard = STORE.lock().map_err(|_| MmError::Pool("the pool's books are unusable".into()))?;
-        *guard = Some(Store::new(budget));
+        {
+            let mut guard = STORE.lock().map_err(|_| MmError::Pool("the pool's books are unusable".into()))?;
+            *guard = Some(Store::new(budget));
+        }
+        // SAFETY: preserved until replaced by the next start or a stop.
+        let (objects, dirs) = unsafe {
+            ffi::R_PreserveObject(objects.get());
+            ffi::R_PreserveObject(dirs.get());
+            (objects.get(), dirs.get())
+        };
+        set_owner(Some(Owner { token: token.to_string(), objects, dirs }));
         OWNER_PID.store(std::process::id(), Ordering::Relaxed);
         Ok(Robj::from(true))
     })())
+}
+
+/// The finalizer of a reference, run by R's garbage collector when the last
+/// R value referring to it goes: in the owner (never in a forked child or a
+/// worker), the object leaves the books and `objects`, and its file goes.
+/// No R code runs and nothing here can raise an R error.
+unsafe extern "C" fn ref_finalizer(r: ffi::SEXP) {
+    if !started_here() {
+        return;
+    }
+    // SAFETY: `r` is the reference environment being finalized; its fields are
+    // plain values (never promises); the owner's environments are preserved.
+    unsafe {
+        let field = |name: &str| Rf_findVarInFrame(r, symbol(name));
+        let (tok, key, id, dir, deleted) = (field("token"), field("key"), field("id"), field("dir"), field("deleted"));
+        let is_string = |s: ffi::SEXP| ffi::TYPEOF(s) == SEXPTYPE::STRSXP && ffi::XLENGTH(s) == 1;
+        if !is_string(tok) || !is_string(key) || !is_string(dir) || ffi::TYPEOF(id) != SEXPTYPE::REALSXP {
+            return;
+        }
+        if ffi::TYPEOF(deleted) == SEXPTYPE::LGLSXP && ffi::XLENGTH(deleted) == 1 && *ffi::LOGICAL(deleted) == 1 {
+            return; // pooldelete() has done it all
+        }
+        let text = |s: ffi::SEXP| std::ffi::CStr::from_ptr(ffi::R_CHAR(ffi::STRING_ELT(s, 0))).to_string_lossy().into_owned();
+        let owner = match OWNER.lock() {
+            Ok(guard) => match guard.as_ref() {
+                Some(o) if o.token == text(tok) => (o.objects, o.dirs),
+                _ => return,
+            },
+            Err(_) => return,
+        };
+        let Ok(id) = id_of(*ffi::REAL(id)) else { return };
+        let had_file = with_store(|s| s.remove(id).is_some_and(|e| e.on_disk)).unwrap_or(false);
+        let sym = Rf_installChar(ffi::STRING_ELT(key, 0));
+        R_removeVarFromFrame(sym, owner.0);
+        R_removeVarFromFrame(sym, owner.1);
+        if had_file {
+            let _ = std::fs::remove_file(Path::new(&text(dir)).join(format!("{id}.pool")));
+        }
+    }
 }
 
 /// Stops the books (the owner is done); the next operation starts them again.
 #[extendr]
 fn pool_stop_() -> Robj {
     OWNER_PID.store(0, Ordering::Relaxed);
+    set_owner(None);
     if let Ok(mut guard) = STORE.lock() {
         *guard = None;
     }
@@ -108,7 +186,6 @@ fn pool_admit_(bytes: f64) -> Robj {
 // declared exactly as extendr-ffi declares its own.
 #[allow(improper_ctypes)]
 extern "C" {
-    fn R_RegisterFinalizer(s: ffi::SEXP, fun: ffi::SEXP);
     fn Rf_findVarInFrame(rho: ffi::SEXP, symbol: ffi::SEXP) -> ffi::SEXP;
     fn Rf_ScalarReal(x: f64) -> ffi::SEXP;
     fn Rf_mkString(s: *const std::os::raw::c_char) -> ffi::SEXP;
@@ -234,13 +311,13 @@ fn ref_class() -> ffi::SEXP {
 
 /// `poolset()` in one call, because it is the pool's hot path: admits an
 /// object of `bytes`, makes its reference (an environment of class
-/// `pool_ref` holding id, key, bytes, token and dir, with `finalizer`
+/// `pool_ref` holding id, key, bytes, token and dir, with `ref_finalizer`
 /// registered on it) and, when the object stays in memory, binds `x` to its
 /// key in `objects`. Returns the reference, or, when there is more to do
 /// (spill, or write an oversize object), `list(ref, to_disk, victims)`;
 /// NULL when the pool was not started in this process.
 #[extendr]
-fn pool_put_(x: Robj, bytes_robj: Robj, objects: Robj, token: Robj, dir: Robj, finalizer: Robj) -> Robj {
+fn pool_put_(x: Robj, bytes_robj: Robj, objects: Robj, token: Robj, dir: Robj) -> Robj {
     if !started_here() {
         // Not started in this process (a forked child, or no pool yet).
         return Robj::from(());
@@ -279,7 +356,7 @@ fn pool_put_(x: Robj, bytes_robj: Robj, objects: Robj, token: Robj, dir: Robj, f
             ffi::Rf_defineVar(symbol(".hook"), ffi::R_new_altrep(cls.0, r, ffi::R_NilValue), r);
         }
         ffi::Rf_setAttrib(r, ffi::R_ClassSymbol, ref_class());
-        R_RegisterFinalizer(r, finalizer.get());
+        ffi::R_RegisterCFinalizerEx(r, Some(ref_finalizer), Rboolean::FALSE);
         if matches!(admission, Admission::Memory { .. }) {
             ffi::Rf_defineVar(symbol(&key), x.get(), objects.get());
         }
@@ -615,7 +692,7 @@ fn pool_set_attributes_(x: Robj, attrs: Robj) -> Robj {
         let list = List::try_from(&attrs).map_err(|_| MmError::Type("attributes must be a list".into()))?;
         let names: Vec<String> = match list.names() {
             Some(n) => n.map(|s| s.to_string()).collect(),
-            None if list.len() == 0 => Vec::new(),
+            None if list.is_empty() => Vec::new(),
             None => return Err(MmError::Type("attributes must be named".into())),
         };
         for (name, value) in names.iter().zip(list.values()) {

@@ -470,7 +470,7 @@ pub fn write_file(dest: &Path, shape: Shape, parts: &[(SectionKind, &[u8])], att
     let mut kinds = Vec::with_capacity(parts.len());
     for (kind, bytes) in parts {
         let width = kind.width();
-        if bytes.len() as u64 % width != 0 {
+        if !(bytes.len() as u64).is_multiple_of(width) {
             return Err(MmError::Value(format!("{} bytes do not make whole {} elements", bytes.len(), kind.name())));
         }
         kinds.push((*kind, bytes.len() as u64 / width));
