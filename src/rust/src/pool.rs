@@ -102,8 +102,9 @@ unsafe extern "C" fn ref_finalizer(r: ffi::SEXP) {
     // SAFETY: `r` is the reference environment being finalized; its fields are
     // plain values (never promises); the owner's environments are preserved.
     unsafe {
-        let field = |name: &str| Rf_findVarInFrame(r, symbol(name));
-        let (tok, key, id, dir, deleted) = (field("token"), field("key"), field("id"), field("dir"), field("deleted"));
+        let f = fields();
+        let field = |sym: ffi::SEXP| Rf_findVarInFrame(r, sym);
+        let (tok, key, id, dir, deleted) = (field(f.token), field(f.key), field(f.id), field(f.dir), field(f.deleted));
         let is_string = |s: ffi::SEXP| ffi::TYPEOF(s) == SEXPTYPE::STRSXP && ffi::XLENGTH(s) == 1;
         if !is_string(tok) || !is_string(key) || !is_string(dir) || ffi::TYPEOF(id) != SEXPTYPE::REALSXP {
             return;
@@ -192,6 +193,35 @@ extern "C" {
     fn Rf_installChar(x: ffi::SEXP) -> ffi::SEXP;
     fn R_removeVarFromFrame(symbol: ffi::SEXP, env: ffi::SEXP);
     fn Rf_lang2(f: ffi::SEXP, x: ffi::SEXP) -> ffi::SEXP;
+}
+
+/// The symbols of a reference's fields, interned once (symbols live for the
+/// session): the hot paths look fields up without building C strings.
+struct FieldSymbols {
+    id: ffi::SEXP,
+    key: ffi::SEXP,
+    bytes: ffi::SEXP,
+    token: ffi::SEXP,
+    dir: ffi::SEXP,
+    hook: ffi::SEXP,
+    deleted: ffi::SEXP,
+}
+// SAFETY: symbols are never collected and only used on R's main thread.
+unsafe impl Send for FieldSymbols {}
+// SAFETY: as above.
+unsafe impl Sync for FieldSymbols {}
+
+fn fields() -> &'static FieldSymbols {
+    static FIELDS: OnceLock<FieldSymbols> = OnceLock::new();
+    FIELDS.get_or_init(|| FieldSymbols {
+        id: symbol("id"),
+        key: symbol("key"),
+        bytes: symbol("bytes"),
+        token: symbol("token"),
+        dir: symbol("dir"),
+        hook: symbol(".hook"),
+        deleted: symbol("deleted"),
+    })
 }
 
 fn symbol(name: &str) -> ffi::SEXP {
@@ -338,27 +368,30 @@ fn pool_put_(x: Robj, bytes_robj: Robj, objects: Robj, token: Robj, dir: Robj) -
     };
     let key = format!("{id}");
     let ckey = std::ffi::CString::new(key.as_str()).unwrap_or_default();
+    let key_symbol_needed = matches!(admission, Admission::Memory { .. });
     // SAFETY: every SEXP made here is protected until it is reachable from
     // `r`, which is protected until it is returned; `objects` is an
     // environment the caller keeps alive. The store's lock is not held: an
     // allocation that fails and longjmps leaves no Rust resource behind.
     let r = unsafe {
         let r = ffi::Rf_protect(ffi::R_NewEnv(ffi::R_EmptyEnv, 0, 6));
-        ffi::Rf_defineVar(symbol("id"), Rf_ScalarReal(id as f64), r);
+        let f = fields();
+        ffi::Rf_defineVar(f.id, Rf_ScalarReal(id as f64), r);
         let skey = ffi::Rf_protect(Rf_mkString(ckey.as_ptr()));
-        ffi::Rf_defineVar(symbol("key"), skey, r);
+        ffi::Rf_defineVar(f.key, skey, r);
         // The R double passed in is bound as it is: one allocation fewer on the hot path.
-        ffi::Rf_defineVar(symbol("bytes"), bytes_robj.get(), r);
-        ffi::Rf_defineVar(symbol("token"), token.get(), r);
-        ffi::Rf_defineVar(symbol("dir"), dir.get(), r);
+        ffi::Rf_defineVar(f.bytes, bytes_robj.get(), r);
+        ffi::Rf_defineVar(f.token, token.get(), r);
+        ffi::Rf_defineVar(f.dir, dir.get(), r);
         ffi::Rf_unprotect(1);
         if let Some(cls) = HOOK_CLASS.get() {
-            ffi::Rf_defineVar(symbol(".hook"), ffi::R_new_altrep(cls.0, r, ffi::R_NilValue), r);
+            ffi::Rf_defineVar(f.hook, ffi::R_new_altrep(cls.0, r, ffi::R_NilValue), r);
         }
         ffi::Rf_setAttrib(r, ffi::R_ClassSymbol, ref_class());
         ffi::R_RegisterCFinalizerEx(r, Some(ref_finalizer), Rboolean::FALSE);
-        if matches!(admission, Admission::Memory { .. }) {
-            ffi::Rf_defineVar(symbol(&key), x.get(), objects.get());
+        if key_symbol_needed {
+            // The key's symbol, from the CHARSXP just made (no second C string).
+            ffi::Rf_defineVar(Rf_installChar(ffi::STRING_ELT(skey, 0)), x.get(), objects.get());
         }
         Robj::from_sexp(r)
     };
@@ -384,9 +417,10 @@ fn pool_lookup_(r: Robj, objects: Robj, token: Robj, absent: Robj) -> Robj {
         if ffi::TYPEOF(rs) != SEXPTYPE::ENVSXP || !started_here() {
             return absent;
         }
-        let tok = Rf_findVarInFrame(rs, symbol("token"));
-        let key = Rf_findVarInFrame(rs, symbol("key"));
-        let id = Rf_findVarInFrame(rs, symbol("id"));
+        let f = fields();
+        let tok = Rf_findVarInFrame(rs, f.token);
+        let key = Rf_findVarInFrame(rs, f.key);
+        let id = Rf_findVarInFrame(rs, f.id);
         let is_string = |s: ffi::SEXP| ffi::TYPEOF(s) == SEXPTYPE::STRSXP && ffi::XLENGTH(s) == 1;
         if !is_string(tok) || !is_string(token.get()) || !is_string(key) || ffi::TYPEOF(id) != SEXPTYPE::REALSXP {
             return absent;
