@@ -41,6 +41,8 @@ for (k in 1:3) {
   t0 <- now(); movetodisk(r); t_pool[k] <- now() - t0
   refs[[k]] <- r
 }
+cat(sprintf("   runs (ms): writeBin+fsync %s; movetodisk %s\n",
+            paste(round(t_base * 1e3), collapse = " "), paste(round(t_pool * 1e3), collapse = " ")))
 t_base <- median(t_base)
 t_pool <- median(t_pool)
 r <- refs[[3]]
@@ -78,10 +80,10 @@ pool_small <- function() {
   for (i in seq_len(m)) s <- s + poolget(refs[[i]])[1]
   refs
 }
-# Median of 3 runs each, alternating; the references of a run are dropped
+# Median of 5 runs each, alternating; the references of a run are dropped
 # (and their finalizers run) outside the timed region.
-t_env <- t_set <- numeric(3)
-for (k in 1:3) {
+t_env <- t_set <- numeric(5)
+for (k in 1:5) {
   invisible(gc())
   t0 <- now(); base_small(); t_env[k] <- now() - t0
   invisible(gc())
@@ -89,6 +91,8 @@ for (k in 1:3) {
   rm(refs)
   invisible(gc())
 }
+cat(sprintf("   runs (ms): assign+get %s; poolset+poolget %s\n",
+            paste(round(t_env * 1e3), collapse = " "), paste(round(t_set * 1e3), collapse = " ")))
 t_env <- median(t_env)
 t_set <- median(t_set)
 cat(sprintf("3. 1e5 small objects: assign+get %.0f ms, poolset+poolget %.0f ms: %.2fx (goal <= 3x)\n",
