@@ -114,6 +114,19 @@ test_that("other objects go through serialize and read back into memory", {
   books_ok()
 })
 
+test_that("modifying a value from poolget never changes the pooled object", {
+  local_pool()
+  r <- poolset(c(1, 2, 3))
+  x <- poolget(r)
+  x[1] <- 99
+  expect_identical(poolget(r), c(1, 2, 3))
+  movetodisk(r)
+  v <- poolget(r)
+  v[2] <- -1
+  expect_identical(poolget(r), c(1, 2, 3))
+  expect_true(pool_verify(r))
+})
+
 test_that("refs print their id, size and where the object lives", {
   local_pool()
   r <- poolset(1:10)
