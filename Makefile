@@ -10,7 +10,7 @@ export PATH := $(PATH):$(HOME)/.cargo/bin
 # Debian packages the package, its tests, vignettes and benchmarks need.
 APT_DEPS := r-base-dev r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 \
             r-cran-bit64 r-cran-withr r-cran-bench r-cran-cli r-cran-bigmemory r-cran-ff \
-            pandoc qpdf
+            r-cran-callr r-cran-future pandoc qpdf
 
 .PHONY: setup install test test-rust test-r check offline-check vendor bench peers demo wrappers document clean
 

@@ -164,3 +164,122 @@ mm_csv_scan_result_ <- function(state) .Call(wrap__mm_csv_scan_result_, state)
 # Writes a chunk of CSV rows into the struct mapping `h`; returns c(next, rows).
 mm_csv_write_ <- function(path, h, spec, from, limit, sep, first_row) .Call(wrap__mm_csv_write_, path, h, spec, from, limit, sep, first_row)
 
+# Starts (or restarts, after a fork) the books with `budget` bytes, for the
+# pool of `token` whose objects are in the environments `objects` and `dirs`.
+pool_start_ <- function(budget, token, objects, dirs) .Call(wrap__pool_start_, budget, token, objects, dirs)
+
+# Stops the books (the owner is done); the next operation starts them again.
+pool_stop_ <- function() .Call(wrap__pool_stop_)
+
+pool_default_budget_ <- function() .Call(wrap__pool_default_budget_)
+
+# Sets the budget; returns the ids to spill.
+pool_set_budget_ <- function(budget) .Call(wrap__pool_set_budget_, budget)
+
+# A new object of `bytes`: `c(id, to_disk, victims...)`, one double vector
+# because this is on the path of every `poolset()`.
+pool_admit_ <- function(bytes) .Call(wrap__pool_admit_, bytes)
+
+# `poolset()` in one call, because it is the pool's hot path: admits an
+# object of `bytes`, makes its reference (an environment of class
+# `pool_ref` holding id, key, bytes, token and dir, with `ref_finalizer`
+# registered on it) and, when the object stays in memory, binds `x` to its
+# key in `objects`. Returns the reference, or, when there is more to do
+# (spill, or write an oversize object), `list(ref, to_disk, victims)`;
+# NULL when the pool was not started in this process.
+pool_put_ <- function(x, bytes_robj, objects, token, dir) .Call(wrap__pool_put_, x, bytes_robj, objects, token, dir)
+
+# `poolget()`'s hot path: the object bound to `ref`'s key in `objects`
+# when `ref` is a reference made under `token`, after counting a hit;
+# otherwise `absent`, and R takes the slow path.
+pool_lookup_ <- function(r, objects, token, absent) .Call(wrap__pool_lookup_, r, objects, token, absent)
+
+# Forgets object `id`: drops it from the books and its binding `key` from
+# `objects` (if there). Returns whether it had a file, for R to remove.
+pool_forget_ <- function(id, key, objects) .Call(wrap__pool_forget_, id, key, objects)
+
+# Registers the R function the hook calls with a reference being serialized.
+pool_hook_init_ <- function(fun) .Call(wrap__pool_hook_init_, fun)
+
+# The ids to spill now (memory above budget), never `keep` (< 0: none).
+pool_victims_ <- function(keep) .Call(wrap__pool_victims_, keep)
+
+# An oversize object now written straight to disk.
+pool_add_disk_ <- function(id, bytes, file_bytes) .Call(wrap__pool_add_disk_, id, bytes, file_bytes)
+
+# An object whose write failed stays in memory, over budget if need be.
+pool_keep_in_memory_ <- function(id, bytes) .Call(wrap__pool_keep_in_memory_, id, bytes)
+
+# An object now has a file; FALSE if the store no longer knows it.
+pool_on_disk_ <- function(id, file_bytes, keep) .Call(wrap__pool_on_disk_, id, file_bytes, keep)
+
+# Drops the memory copy if the object has a file; FALSE if it has none.
+pool_drop_memory_ <- function(id) .Call(wrap__pool_drop_memory_, id)
+
+pool_hit_ <- function(id) .Call(wrap__pool_hit_, id)
+
+# A read from disk; `id` < 0 for another process's object.
+pool_miss_ <- function(id) .Call(wrap__pool_miss_, id)
+
+# Accounts a read-back copy in memory; the ids to spill, or NULL when the
+# copy is not to be kept.
+pool_cache_ <- function(id) .Call(wrap__pool_cache_, id)
+
+# Forgets an object; returns whether it had a file.
+pool_remove_ <- function(id) .Call(wrap__pool_remove_, id)
+
+# "memory", "disk", "both" or NA.
+pool_where_ <- function(id) .Call(wrap__pool_where_, id)
+
+# Columns of pool_status(), least recently used first.
+pool_status_ <- function() .Call(wrap__pool_status_)
+
+pool_stats_ <- function() .Call(wrap__pool_stats_)
+
+# Recomputes the books from the entries: TRUE, or an error naming the drift.
+pool_check_ <- function() .Call(wrap__pool_check_)
+
+# Starts writing `dest`: returns a writer (an external pointer). `kinds` and
+# `lengths` describe the sections; `attributes` is a raw vector.
+pool_writer_ <- function(dest, shape_name, kinds, lengths, attributes) .Call(wrap__pool_writer_, dest, shape_name, kinds, lengths, attributes)
+
+# Writes bytes `[from, to)` of vector `x` as the next part of section `i` (1-based).
+pool_writer_write_ <- function(w, i, x, from, to) .Call(wrap__pool_writer_write_, w, i, x, from, to)
+
+# Makes the file durable under its name; returns its size in bytes.
+pool_writer_commit_ <- function(w) .Call(wrap__pool_writer_commit_, w)
+
+# Abandons a write: the temporary file goes.
+pool_writer_abort_ <- function(w) .Call(wrap__pool_writer_abort_, w)
+
+# Reads and verifies the header and attributes, and the payload checksums
+# of small objects (of any object with `verify`). Returns `list(shape, kinds, lengths, offsets, bytes,
+# attributes, file_bytes)`.
+pool_open_ <- function(path, verify) .Call(wrap__pool_open_, path, verify)
+
+# Section `i` (1-based) of a verified file, read into a raw vector and checked
+# against its checksum.
+pool_read_section_ <- function(path, i) .Call(wrap__pool_read_section_, path, i)
+
+# Claims `root/owner-<name>` and locks it; returns the owner (an external pointer).
+pool_claim_ <- function(root, name) .Call(wrap__pool_claim_, root, name)
+
+# Removes the owner's directory (the owner is done with all of it).
+pool_release_ <- function(owner) .Call(wrap__pool_release_, owner)
+
+# Removes dead owners' directories under each root; returns those removed.
+pool_sweep_ <- function(roots, mine) .Call(wrap__pool_sweep_, roots, mine)
+
+pool_owner_alive_ <- function(dir) .Call(wrap__pool_owner_alive_, dir)
+
+# Test knob: "none", "nospace" (a full disk) or "write" (a failing write).
+pool_fault_ <- function(what) .Call(wrap__pool_fault_, what)
+
+# Gives a freshly made view its attributes in place. `attributes<-` would
+# duplicate a value R counts as shared, and duplicating a view copies the
+# mapped data into memory, which is what a mapped read-back must not do.
+pool_set_attributes_ <- function(x, attrs) .Call(wrap__pool_set_attributes_, x, attrs)
+
+# fsync of an existing file, for the benchmark's baseline.
+pool_fsync_ <- function(path) .Call(wrap__pool_fsync_, path)
+

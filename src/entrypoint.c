@@ -6,6 +6,7 @@
 void R_init_mmap_extendr(DllInfo *dll);
 void register_extendr_panic_hook(void);
 void mmap_register_altrep(DllInfo *dll);
+void mmap_register_pool(DllInfo *dll);
 
 void R_init_mmap(DllInfo *dll) {
     register_extendr_panic_hook();
@@ -13,4 +14,6 @@ void R_init_mmap(DllInfo *dll) {
     // ALTREP classes need this package's DllInfo, so that views survive
     // serialization and subsetting finds their methods.
     mmap_register_altrep(dll);
+    // The pool's serialization hook (an ALTREP class) needs it too.
+    mmap_register_pool(dll);
 }

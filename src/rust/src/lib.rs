@@ -11,6 +11,7 @@ mod handle;
 mod vec;
 mod ops;
 mod rec;
+mod pool;
 
 extendr_module! {
     mod mmap;
@@ -19,4 +20,5 @@ extendr_module! {
     use exm;
     use ops;
     use rec;
+    use pool;
 }

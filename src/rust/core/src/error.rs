@@ -44,6 +44,9 @@ pub enum MmError {
     /// A broken invariant of this package, not a user error: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
+    /// A pool file that is corrupt, truncated or cannot be written.
+    #[error("{0}")]
+    Pool(String),
 }
 
 impl MmError {
@@ -70,6 +73,7 @@ impl MmError {
             | Self::NotRegular { .. } => "mmap_error_io",
             Self::Memory(_) => "mmap_error_memory",
             Self::Internal(_) => "mmap_error_internal",
+            Self::Pool(_) => "mmap_error_pool",
         }
     }
 }

@@ -21,5 +21,6 @@ pub mod record;
 pub mod csv;
 pub mod column;
 pub mod summary;
+pub mod pool;
 #[cfg_attr(unix, path = "os/unix.rs")]
 mod os;
