@@ -55,7 +55,6 @@ NULL
 #' @export
 struct <- function(..., bytes = NULL, offset = NULL) {
   fields <- list(...)
-  if (length(fields) == 0L) mmap_abort("a struct needs at least one field.", "mmap_error_type")
   nm <- names(fields)
   if (is.null(nm)) nm <- rep("", length(fields))
   fields <- lapply(fields, function(f) if (inherits(f, "pad")) f else as.Ctype(f))
@@ -65,38 +64,12 @@ struct <- function(..., bytes = NULL, offset = NULL) {
   unnamed <- !is_pad & !nzchar(nm)
   all_unnamed <- any(!is_pad) && all(unnamed[!is_pad])
   nm[unnamed] <- paste0("V", cumsum(!is_pad))[unnamed]
-  if (anyDuplicated(nm[!is_pad])) {
-    mmap_abort(sprintf("field names must be unique; `%s` is given twice.", nm[!is_pad][anyDuplicated(nm[!is_pad])]),
-               "mmap_error_type")
-  }
-  nested <- which(vapply(fields, function(f) inherits(f, c("struct", "cstring", "bits")), logical(1)))
-  if (length(nested)) {
-    mmap_abort(sprintf("field `%s`: a struct field must be a fixed-width scalar or char(n) type, not %s.",
-                       nm[nested[1]], fields[[nested[1]]]$name), "mmap_error_type")
-  }
   names(fields) <- nm
-  if (!is.null(offset)) {
-    if (!is.numeric(offset) && !all(is.na(offset))) {
-      mmap_abort(sprintf("`offset` must be numeric, not %s.", describe(offset)), "mmap_error_type")
-    }
-    offset <- as.double(offset)
-    if (length(offset) == sum(!is_pad) && any(is_pad)) {
-      full <- rep(NA_real_, length(fields))
-      full[!is_pad] <- offset
-      offset <- full
-    }
-    if (length(offset) != length(fields)) {
-      mmap_abort(sprintf("`offset` has %d values for %d fields.", length(offset), sum(!is_pad)),
-                 "mmap_error_type")
-    }
-    if (any(offset < 0, na.rm = TRUE) || any(offset != trunc(offset), na.rm = TRUE)) {
-      mmap_abort("`offset` must hold whole numbers of at least 0 (or NA).", "mmap_error_type")
-    }
-  }
   if (!is.null(bytes)) {
     check_count(bytes)
     check_element_bytes(bytes, "`bytes`")
   }
+  # Rust lays the fields out and checks them (names, types, offsets).
   new_compound(list(name = "struct", fields = fields, offset = offset,
                     bytes = if (is.null(bytes)) NULL else as.double(bytes),
                     unnamed = if (all_unnamed) TRUE), "struct")

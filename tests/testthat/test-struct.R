@@ -23,7 +23,21 @@ test_that("struct() refuses bad layouts", {
   expect_error(struct(a = real64(), bytes = 4), class = "mmap_error_type", regexp = "too small")
   expect_error(struct(a = cstring()), class = "mmap_error_type", regexp = "fixed-width")
   expect_error(struct(a = bits()), class = "mmap_error_type")
-  expect_error(struct(a = int32(), offset = c(0, 4)), class = "mmap_error_type")
+  expect_error(struct(a = int32(), offset = c(0, 4)), class = "mmap_error_type", regexp = "2 values for 1 field")
+})
+
+test_that("struct() descriptions are checked once, by the core parser", {
+  expect_error(struct(), "at least one field", class = "mmap_error_type")
+  expect_error(struct(a = bits()), "fixed-width scalar or char\\(n\\) type, not bits", class = "mmap_error_type")
+  expect_error(struct(a = int32(), offset = "0"), "`offset` must be numeric", class = "mmap_error_type")
+  expect_error(struct(a = int32(), offset = -4), "`offset` must be a whole number", class = "mmap_error_type")
+  expect_error(struct(a = int32(), offset = 1.5), "`offset` must be a whole number", class = "mmap_error_type")
+  # One offset per field (pads excluded), one per argument, or all NA.
+  t <- struct(a = int16(), pad(2), b = int32(), offset = c(NA, 8))
+  expect_equal(attr(t, "offsets"), c(a = 0, b = 8))
+  t <- struct(a = int16(), pad(2), b = int32(), offset = c(NA, NA, 12))
+  expect_equal(attr(t, "offsets"), c(a = 0, b = 12))
+  expect_error(struct(a = int16(), offset = NA), NA)
 })
 
 local_struct <- function(type, n, .env = parent.frame()) {

@@ -32,7 +32,8 @@ use mmapcore::{MmError, RKind};
 
 use crate::conv::{finish, out_buf, sexptype, whole};
 use crate::handle;
-use crate::rec::{layout, shared_index};
+use crate::conv::layout;
+use crate::rec::shared_index;
 
 /// What a view reads and how R sees it.
 struct ViewState {

@@ -11,6 +11,8 @@ use extendr_ffi::SEXPTYPE;
 
 use mmapcore::codec::{InBuf, OutBuf};
 use mmapcore::index::IndexArg;
+use mmapcore::layout::Layout;
+use mmapcore::spec::Spec;
 use mmapcore::{DType, MmError, RKind};
 
 /// Errors travel back to R as a value; the R layer raises a classed condition.
@@ -34,40 +36,40 @@ fn type_error(what: &str, x: &Robj) -> MmError {
     MmError::Type(format!("{what}, not {:?}", x.rtype()).to_lowercase())
 }
 
-/// A whole number stored in an R double, e.g. an offset past 2^31.
-pub fn whole(x: f64, what: &str) -> mmapcore::Result<u64> {
-    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 2f64.powi(63) {
-        Ok(x as u64)
-    } else {
-        Err(MmError::Type(format!("`{what}` must be a whole number of at least 0, not {x}")))
+pub use mmapcore::spec::whole;
+
+/// An R type description (the list R's type constructors build) as plain
+/// values, uninterpreted: `mmapcore::spec` reads it.
+pub fn spec(x: &Robj) -> Spec {
+    if x.is_null() {
+        return Spec::Null;
     }
+    if let Some(list) = x.as_list() {
+        return Spec::List(list.iter().map(|(k, v)| (k.to_string(), spec(&v))).collect());
+    }
+    if let Some(s) = x.as_str() {
+        return Spec::Text(s.to_string());
+    }
+    if let Some(v) = x.as_real_slice() {
+        return Spec::Numbers(v.to_vec());
+    }
+    if let Some(v) = x.as_integer_slice() {
+        return Spec::Numbers(v.iter().map(|&k| if k == i32::MIN { f64::NAN } else { f64::from(k) }).collect());
+    }
+    if let Some(v) = x.as_logical_slice() {
+        return Spec::Flags(v.iter().map(|b| if b.is_na() { None } else { Some(b.is_true()) }).collect());
+    }
+    Spec::Other(format!("{:?}", x.rtype()).to_lowercase())
 }
 
-/// Reads a type description built by R's type constructors (`list(name=, endian=, na=)`).
-pub fn dtype(spec: &Robj) -> mmapcore::Result<DType> {
-    let list = spec.as_list().ok_or_else(|| MmError::Internal("a type spec must be a list".into()))?;
-    let mut name = None;
-    let mut endian = "native".to_string();
-    let mut na = None;
-    for (key, value) in list.iter() {
-        match key {
-            "name" => name = value.as_str().map(str::to_string),
-            "endian" => endian = value.as_str().unwrap_or("native").to_string(),
-            "na" if !value.is_null() => {
-                let v = value
-                    .as_real()
-                    .or_else(|| value.as_integer().map(f64::from))
-                    .ok_or_else(|| MmError::Type("`na` must be a single number".into()))?;
-                if v.is_nan() || v.fract() != 0.0 {
-                    return Err(MmError::Type(format!("`na` must be a whole number, not {v}")));
-                }
-                na = Some(v as i64);
-            }
-            _ => {}
-        }
-    }
-    let name = name.ok_or_else(|| MmError::Internal("a type spec needs a name".into()))?;
-    DType::parse(&name, &endian, na)
+/// The scalar type an R type description stands for.
+pub fn dtype(x: &Robj) -> mmapcore::Result<DType> {
+    spec(x).dtype()
+}
+
+/// The layout an R type description stands for.
+pub fn layout(x: &Robj) -> mmapcore::Result<Layout> {
+    spec(x).layout()
 }
 
 /// The memory of an R atomic vector as a slice.

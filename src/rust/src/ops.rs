@@ -14,7 +14,7 @@ use mmapcore::layout::Layout;
 use mmapcore::vector::View;
 use mmapcore::{MmError, RKind};
 
-use crate::conv::{dtype, finish, Stage};
+use crate::conv::{finish, layout, Stage};
 use crate::{handle, rec};
 
 /// The value a mapping is compared with. `int64` marks a bit64::integer64.
@@ -84,8 +84,8 @@ fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool) -> Robj 
         let m = handle::mapping(&h)?;
         let op = Op::parse(op)?;
         let value = scalar(&value, int64)?;
-        let hits = match rec::layout(&spec)? {
-            Layout::Scalar(_) => View::new(&m, &dtype(&spec)?).compare(op, &value)?,
+        let hits = match layout(&spec)? {
+            Layout::Scalar(d) => View::new(&m, &d).compare(op, &value)?,
             Layout::Char(ct) => compare::compare_char(&ct, m.bytes()?, op, &value)?,
             Layout::CString => {
                 let ix = spec

@@ -11,103 +11,18 @@ use extendr_ffi as ffi;
 use extendr_ffi::SEXPTYPE;
 
 use mmapcore::csv::Scan;
-use mmapcore::layout::{CharType, FieldSpec, FieldType, Layout, Record};
+use mmapcore::layout::{FieldType, Layout, Record};
 use mmapcore::map::{MapOptions, Mapping, PROT_READ};
 use mmapcore::record::FieldValue;
 use mmapcore::strings::{self, CIndex};
 use mmapcore::codec::OutBuf;
-use mmapcore::{bits, codec::Geometry, Endian, MmError, RKind};
+use mmapcore::{bits, codec::Geometry, MmError, RKind};
 
-use crate::conv::{catch_r_error, dtype, finish, in_buf, index_arg, open_retrying_after_gc, r_length, whole, Filled, Stage};
+use crate::conv::{catch_r_error, finish, layout, spec as spec_value, in_buf, index_arg, open_retrying_after_gc, r_length, whole, Filled, Stage};
 use crate::handle;
 
 fn type_err(msg: impl Into<String>) -> MmError {
     MmError::Type(msg.into())
-}
-
-fn get(list: &List, key: &str) -> Option<Robj> {
-    list.iter().find(|(k, _)| *k == key).map(|(_, v)| v).filter(|v| !v.is_null())
-}
-
-fn get_str(list: &List, key: &str) -> Option<String> {
-    get(list, key).and_then(|v| v.as_str().map(str::to_string))
-}
-
-fn get_num(list: &List, key: &str) -> Option<f64> {
-    get(list, key).and_then(|v| v.as_real().or_else(|| v.as_integer().map(f64::from)))
-}
-
-fn as_list(spec: &Robj) -> mmapcore::Result<List> {
-    spec.as_list().ok_or_else(|| MmError::Internal("a type spec must be a list".into()))
-}
-
-fn char_type(list: &List) -> mmapcore::Result<CharType> {
-    let width = get_num(list, "width").ok_or_else(|| MmError::Internal("char() spec needs a width".into()))?;
-    let width = whole(width, "n")? as usize;
-    let nul = get(list, "nul").and_then(|v| v.as_bool()).unwrap_or(true);
-    let na = get_str(list, "na").map(String::into_bytes);
-    CharType::new(width, nul, na)
-}
-
-fn endian_of(list: &List) -> mmapcore::Result<Endian> {
-    Endian::parse(&get_str(list, "endian").unwrap_or_else(|| "native".into()))
-}
-
-/// Reads any type spec built by R's constructors into a core layout.
-pub fn layout(spec: &Robj) -> mmapcore::Result<Layout> {
-    let list = as_list(spec)?;
-    let name = get_str(&list, "name").ok_or_else(|| MmError::Internal("a type spec needs a name".into()))?;
-    let endian = endian_of(&list)?;
-    Ok(match name.as_str() {
-        "bits" => Layout::Bits(endian),
-        "char" => Layout::Char(char_type(&list)?),
-        "cstring" => Layout::CString,
-        "struct" => Layout::Struct(record(&list, endian)?),
-        _ => Layout::Scalar(dtype(spec)?),
-    })
-}
-
-fn record(list: &List, endian: Endian) -> mmapcore::Result<Record> {
-    let fields = get(list, "fields")
-        .and_then(|f| f.as_list())
-        .ok_or_else(|| MmError::Internal("a struct spec needs fields".into()))?;
-    let offsets: Vec<f64> = get(list, "offset")
-        .map(|o| o.as_real_vector().or_else(|| o.as_integer_vector().map(|v| v.into_iter().map(f64::from).collect())))
-        .unwrap_or_default()
-        .unwrap_or_default();
-    let mut specs = Vec::new();
-    for (k, (name, f)) in fields.iter().enumerate() {
-        let fl = as_list(&f)?;
-        let tname = get_str(&fl, "name").ok_or_else(|| MmError::Internal("a field spec needs a name".into()))?;
-        let offset = match offsets.get(k) {
-            Some(o) if !o.is_nan() => Some(whole(*o, "offset")? as usize),
-            _ => None,
-        };
-        let ftype = match tname.as_str() {
-            "pad" => {
-                let n = get_num(&fl, "bytes").ok_or_else(|| MmError::Internal("pad() needs bytes".into()))?;
-                specs.push(FieldSpec::Pad(whole(n, "n")? as usize));
-                continue;
-            }
-            "char" => FieldType::Char(char_type(&fl)?),
-            "bits" | "cstring" | "struct" => {
-                return Err(type_err(format!(
-                    "field `{name}`: a struct field must be a fixed-width scalar or char(n) type, not {tname}"
-                )))
-            }
-            _ => {
-                let mut d = dtype(&f)?;
-                d.endian = endian;
-                FieldType::Scalar(d)
-            }
-        };
-        specs.push(FieldSpec::Field { name: name.to_string(), ftype, offset });
-    }
-    let bytes = match get_num(list, "bytes") {
-        Some(b) => Some(whole(b, "bytes")? as usize),
-        None => None,
-    };
-    Record::new(specs, bytes)
 }
 
 /// Bytes per element (NA for cstring) and, for struct, the fields' offsets.
@@ -525,7 +440,7 @@ fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &s
         let Layout::Struct(r) = layout(&spec)? else {
             return Err(MmError::Internal("CSV rows go to a struct mapping".into()));
         };
-        let endian = endian_of(&as_list(&spec)?)?;
+        let endian = spec_value(&spec).endian()?;
         let csv = open_csv(path)?;
         let bytes = if csv.is_empty() { &[][..] } else { csv.bytes()? };
         let target = handle::mapping(&h)?;

@@ -15,6 +15,7 @@ pub use error::{MmError, Result};
 pub mod map;
 pub mod vector;
 pub mod layout;
+pub mod spec;
 pub mod strings;
 pub mod bits;
 pub mod record;
