@@ -217,7 +217,7 @@ field_positions <- function(mode, spec, j, call = sys.call(-1)) {
     }
     return(p)
   }
-  rs(mm_struct_fields_(spec, index_arg(j)), call = call)
+  unwrap_rust(mm_struct_fields_(spec, index_arg(j)), call = call)
 }
 
 # A column as stored back to the R class it came from (factor, Date, ...).
@@ -282,7 +282,7 @@ struct_value <- function(mode, jj, value, call) {
 
 # Element count and trailing bytes of any mapping.
 length_info <- function(x, handle = handle_of(x, call = sys.call(-1))) {
-  rs(mm_length_(handle, spec_of(x), .subset2(x, "cindex")), call = sys.call(-1))
+  unwrap_rust(mm_length_(handle, spec_of(x), .subset2(x, "cindex")), call = sys.call(-1))
 }
 
 #' Store a data.frame in a mapped file

@@ -54,7 +54,7 @@ NULL
   check_subscripts(subscripts, d, mode, "incorrect number of dimensions")
   if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
     warn_integer_range(i)
-    i <- rs(mm_cells_(i, d[1], d[2]))
+    i <- unwrap_rust(mm_cells_(i, d[1], d[2]))
   }
   if (subscripts == 2L && length(d) == 2L) {
     if (!missing(i)) warn_integer_range(i)
@@ -64,7 +64,7 @@ NULL
     extract_matrix(x, handle, i, j, d, drop)
   } else {
     fields <- if (subscripts == 2L && !missing(j)) field_positions(mode, spec_of(x), j)
-    v <- rs(mm_extract_(handle, spec_of(x), index_arg(i), fields, .subset2(x, "cindex")))
+    v <- unwrap_rust(mm_extract_(handle, spec_of(x), index_arg(i), fields, .subset2(x, "cindex")))
     v <- finish_extract(x, v)
     if (missing(i) && length(d) == 2L) dim(v) <- d
     v
@@ -91,7 +91,7 @@ NULL
   }
   if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
     warn_integer_range(i)
-    i <- rs(mm_cells_(i, d[1], d[2]))
+    i <- unwrap_rust(mm_cells_(i, d[1], d[2]))
   }
   if (subscripts == 2L && length(d) == 2L) {
     if (!missing(i)) warn_integer_range(i)
@@ -99,12 +99,12 @@ NULL
   }
   if (subscripts == 2L && !inherits(mode, "struct")) {
     value <- replacement_value(mode, NULL, value)
-    uneven <- rs(mm_replace_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2],
+    uneven <- unwrap_rust(mm_replace_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2],
                                     value, inherits(value, "integer64"), .subset2(x, "cindex")))
   } else {
     fields <- if (subscripts == 2L && !missing(j)) field_positions(mode, spec_of(x), j)
     value <- replacement_value(mode, fields, value)
-    uneven <- rs(mm_replace_(handle, spec_of(x), index_arg(i), fields, value, inherits(value, "integer64"),
+    uneven <- unwrap_rust(mm_replace_(handle, spec_of(x), index_arg(i), fields, value, inherits(value, "integer64"),
                              .subset2(x, "cindex")))
   }
   if (isTRUE(uneven)) {
@@ -142,7 +142,7 @@ is_cell_index <- function(i, d) {
 
 # m[i, j] on a mapping with dim.
 extract_matrix <- function(x, handle, i, j, d, drop) {
-  res <- rs(mm_extract_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2], .subset2(x, "cindex")),
+  res <- unwrap_rust(mm_extract_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2], .subset2(x, "cindex")),
             call = sys.call(-1))
   value <- finish_extract(x, res[[1]])
   dim(value) <- res[[2]]
