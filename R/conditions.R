@@ -9,9 +9,10 @@ mmap_abort <- function(message, class = NULL, call = sys.call(-1)) {
   stop(errorCondition(message, class = c(class, "mmap_error"), call = call))
 }
 
-# The Rust side returns errors as values; turn them into R conditions here,
+# The Rust side returns errors as values: unwrap_rust() returns the value, or
+# raises the classed R condition an error stands for,
 # attributed to the user-facing function that called us.
-rs <- function(x, call = sys.call(-1)) {
+unwrap_rust <- function(x, call = sys.call(-1)) {
   if (inherits(x, "mmap_rust_error")) {
     mmap_abort(x$message, class = x$class, call = call)
   }

@@ -47,11 +47,11 @@ mmap.csv <- function(file, header = TRUE, sep = ",", out = tempmmap(),
   check_count(chunk)
   chunk <- max(chunk, 1)
   path <- normalizePath(file, mustWork = TRUE)
-  if (rs(mm_same_file_(path, path.expand(out)))) {
+  if (unwrap_rust(mm_same_file_(path, path.expand(out)))) {
     mmap_abort(sprintf("`out` ('%s') is the input `file` itself; mmap.csv() never writes over its input: choose another `out`.",
                        out), "mmap_error_io")
   }
-  hdr <- rs(mm_csv_header_(path, sep))
+  hdr <- unwrap_rust(mm_csv_header_(path, sep))
   size <- hdr$size
   names <- if (isTRUE(header)) hdr$fields else paste0("V", seq_along(hdr$fields))
   names[!nzchar(names)] <- paste0("V", which(!nzchar(names)))
@@ -69,10 +69,10 @@ mmap.csv <- function(file, header = TRUE, sep = ",", out = tempmmap(),
   state <- mm_csv_scan_new_(length(names))
   pos <- start
   while (pos < size) {
-    pos <- rs(mm_csv_scan_(state, path, pos, chunk, sep))
+    pos <- unwrap_rust(mm_csv_scan_(state, path, pos, chunk, sep))
     step(pos - start)
   }
-  found <- rs(mm_csv_scan_result_(state))
+  found <- unwrap_rust(mm_csv_scan_result_(state))
   fields <- lapply(seq_along(names), function(k) {
     switch(found$kind[k],
       logical = logi32(),
@@ -94,7 +94,7 @@ mmap.csv <- function(file, header = TRUE, sep = ",", out = tempmmap(),
       pos <- start
       row <- 0
       while (pos < size && row < rows) {
-        res <- rs(mm_csv_write_(path, handle, spec, pos, chunk, sep, row), call = call)
+        res <- unwrap_rust(mm_csv_write_(path, handle, spec, pos, chunk, sep, row), call = call)
         pos <- res[1]
         row <- row + res[2]
         step(size - start + pos - start)

@@ -13,26 +13,9 @@ mm_close_ <- function(h) .Call(wrap__mm_close_, h)
 # Facts about the mapping: bytes, prot, private, path, offset.
 mm_info_ <- function(h) .Call(wrap__mm_info_, h)
 
-# Element count and trailing bytes for a type.
-mm_length_ <- function(h, spec) .Call(wrap__mm_length_, h, spec)
-
-mm_extract_ <- function(h, spec, i) .Call(wrap__mm_extract_, h, spec, i)
-
-mm_extract_matrix_ <- function(h, spec, i, j, nrow, ncol) .Call(wrap__mm_extract_matrix_, h, spec, i, j, nrow, ncol)
-
-# Writes `value`; returns TRUE when recycling was uneven (R warns).
-mm_replace_ <- function(h, spec, i, value, int64) .Call(wrap__mm_replace_, h, spec, i, value, int64)
-
-mm_replace_matrix_ <- function(h, spec, i, j, nrow, ncol, value, int64) .Call(wrap__mm_replace_matrix_, h, spec, i, j, nrow, ncol, value, int64)
-
 # `m[cbind(i, j)]`: the 1-based linear positions of the cells the rows of the
 # numeric matrix `cells` name (NA for an NA cell), for `m[i]` to use.
 mm_cells_ <- function(cells, nrow, ncol) .Call(wrap__mm_cells_, cells, nrow, ncol)
-
-# `m[i, j]` as linear 1-based positions (NA for an NA cell) and the result's
-# dims, for layouts read element by element (bits, char). With `values >= 0`,
-# the cells of `m[i, j] <- value` with that many values (dims n x 1).
-mm_matrix_positions_ <- function(i, j, nrow, ncol, values) .Call(wrap__mm_matrix_positions_, i, j, nrow, ncol, values)
 
 mm_msync_ <- function(h, asynchronous) .Call(wrap__mm_msync_, h, asynchronous)
 
@@ -125,30 +108,37 @@ exm_threshold_parse_ <- function(bytes) .Call(wrap__exm_threshold_parse_, bytes)
 # `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
 # `spec` is any type spec but struct; for cstring it carries the mapping's
 # offset table as `cindex` (rebuilt here when absent or stale).
-mm_compare_ <- function(h, spec, op, value, int64) .Call(wrap__mm_compare_, h, spec, op, value, int64)
+mm_compare_ <- function(h, spec, op, value, int64, ix) .Call(wrap__mm_compare_, h, spec, op, value, int64, ix)
 
 # Bytes per element (NA for cstring) and, for struct, the fields' offsets.
 mm_layout_ <- function(spec) .Call(wrap__mm_layout_, spec)
 
 # The 1-based positions of the fields `j` selects (positions, negative
 # positions or logical); a column past the last field is an error.
-mm_xfields_ <- function(spec, j) .Call(wrap__mm_xfields_, spec, j)
+mm_struct_fields_ <- function(spec, j) .Call(wrap__mm_struct_fields_, spec, j)
 
 # The cstring offset table of a mapping, as an external pointer.
 mm_cindex_ <- function(h) .Call(wrap__mm_cindex_, h)
 
-# Element count and trailing bytes.
-mm_xlength_ <- function(h, spec, ix) .Call(wrap__mm_xlength_, h, spec, ix)
+# Element count and trailing bytes of any mapping.
+mm_length_ <- function(h, spec, ix) .Call(wrap__mm_length_, h, spec, ix)
 
 # Widest string of a cstring mapping, in bytes.
 mm_cstring_maxwidth_ <- function(h, ix) .Call(wrap__mm_cstring_maxwidth_, h, ix)
 
-# `m[i]` (and `m[i, j]` for struct, `j = NULL` for all fields).
-mm_xextract_ <- function(h, spec, i, j, ix) .Call(wrap__mm_xextract_, h, spec, i, j, ix)
+# `m[i]` of any mapping (and `m[i, j]` of a struct, `j = NULL` for all fields).
+mm_extract_ <- function(h, spec, i, j, ix) .Call(wrap__mm_extract_, h, spec, i, j, ix)
 
-# `m[i] <- value` (and `m[i, j] <- value` for struct, where `value` is a list
-# with one vector per selected field). Returns TRUE when recycling was uneven.
-mm_xreplace_ <- function(h, spec, i, j, value, int64) .Call(wrap__mm_xreplace_, h, spec, i, j, value, int64)
+# `m[i, j]` of a mapping with dims: the values and the result's dims.
+mm_extract_matrix_ <- function(h, spec, i, j, nrow, ncol, ix) .Call(wrap__mm_extract_matrix_, h, spec, i, j, nrow, ncol, ix)
+
+# `m[i] <- value` of any mapping (and `m[i, j] <- value` of a struct, where
+# `value` is a list with one vector per selected field). Returns TRUE when
+# recycling was uneven.
+mm_replace_ <- function(h, spec, i, j, value, int64, ix) .Call(wrap__mm_replace_, h, spec, i, j, value, int64, ix)
+
+# `m[i, j] <- value` of a mapping with dims. Returns TRUE when recycling was uneven.
+mm_replace_matrix_ <- function(h, spec, i, j, nrow, ncol, value, int64, ix) .Call(wrap__mm_replace_matrix_, h, spec, i, j, nrow, ncol, value, int64, ix)
 
 # The first record's fields and where the next record starts.
 mm_csv_header_ <- function(path, sep) .Call(wrap__mm_csv_header_, path, sep)

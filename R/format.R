@@ -17,7 +17,7 @@
 #' @name print.mmap
 NULL
 
-mmap_state <- function(x) rs(mm_state_(.subset2(x, "handle")))
+mmap_state <- function(x) unwrap_rust(mm_state_(.subset2(x, "handle")))
 
 describe_mode <- function(x) {
   mode <- .subset2(x, "mode")
@@ -37,7 +37,7 @@ print.mmap <- function(x, n = 6L, ...) {
   shape <- if (is.null(d)) format(len, big.mark = ",", scientific = FALSE) else paste(d, collapse = " x ")
   cat(sprintf("<mmap> %s\n  %s [%s], %s bytes%s\n", .subset2(x, "file"), describe_mode(x), shape,
               format(nbytes(x), big.mark = ",", scientific = FALSE),
-              if (bitwAnd(rs(mm_info_(handle_of(x)))$prot, 2L) == 0L) ", read-only" else ""))
+              if (bitwAnd(unwrap_rust(mm_info_(handle_of(x)))$prot, 2L) == 0L) ", read-only" else ""))
   if (len > 0) {
     shown <- x[seq_len(min(n, len))]
     if (is.data.frame(shown) || is.list(shown)) {
@@ -66,7 +66,7 @@ summary.mmap <- function(object, ...) {
   # Strings, bits and records: summarise the extracted values (a data.frame or
   # list for struct mappings, per column).
   if (is_compound(.subset2(object, "mode"))) return(summary(object[], ...))
-  s <- rs(mm_summary_(handle_of(object), spec_of(object)))
+  s <- unwrap_rust(mm_summary_(handle_of(object), spec_of(object)))
   values <- c(Min. = s[["min"]], Mean = s[["mean"]], Max. = s[["max"]])
   if (s[["na"]] > 0) values <- c(values, "NA's" = s[["na"]])
   class(values) <- c("summaryDefault", "table")

@@ -84,11 +84,11 @@ mmap <- function(file, mode = int32(), extractFUN = NULL, replaceFUN = NULL,
   prot <- as.integer(prot)
   private <- bitwAnd(as.integer(flags), mmapFlags("MAP_PRIVATE")) != 0L
   path <- normalizePath(file, mustWork = TRUE)
-  handle <- rs(mm_open_(path, as.double(off), as.double(len), prot, private))
-  bytes <- rs(mm_info_(handle))$bytes
+  handle <- unwrap_rust(mm_open_(path, as.double(off), as.double(len), prot, private))
+  bytes <- unwrap_rust(mm_info_(handle))$bytes
   m <- new_mmap(handle, path, mode, endian, as.double(off), bytes, prot, private,
                 extractFUN, replaceFUN)
-  if (inherits(mode, "cstring")) m <- mmap_set(m, cindex = rs(mm_cindex_(handle)))
+  if (inherits(mode, "cstring")) m <- mmap_set(m, cindex = unwrap_rust(mm_cindex_(handle)))
   trailing <- length_info(m, handle)[2]
   if (trailing > 0) {
     warning(sprintf("%s: %d trailing byte%s of '%s' do not make a whole %s element and are left out",
@@ -158,7 +158,7 @@ handle_of <- function(x, call = sys.call(-1)) {
                call = call)
   }
   handle <- .subset2(x, "handle")
-  state <- rs(mm_state_(handle), call = call)
+  state <- unwrap_rust(mm_state_(handle), call = call)
   if (state == "unmapped") {
     mmap_abort("the mapping was released with munmap(); map the file again with mmap().",
                "mmap_error_unmapped", call = call)
@@ -169,7 +169,7 @@ handle_of <- function(x, call = sys.call(-1)) {
       mmap_abort(sprintf("cannot re-map '%s': the file no longer exists.", file),
                  "mmap_error_io", call = call)
     }
-    rs(mm_attach_(handle, file, .subset2(x, "off"), .subset2(x, "bytes"),
+    unwrap_rust(mm_attach_(handle, file, .subset2(x, "off"), .subset2(x, "bytes"),
                   .subset2(x, "prot"), .subset2(x, "private")), call = call)
   }
   handle
@@ -194,7 +194,7 @@ munmap <- function(x) {
   if (!inherits(x, "mmap")) {
     mmap_abort(sprintf("`x` must be an mmap object, not %s.", describe(x)), "mmap_error_type")
   }
-  invisible(rs(mm_close_(.subset2(x, "handle"))))
+  invisible(unwrap_rust(mm_close_(.subset2(x, "handle"))))
 }
 
 #' @rdname munmap
@@ -258,11 +258,11 @@ as.mmap.default <- function(x, mode = as.Ctype(x), file = tempmmap(), ...) {
 # access. On failure `file` is left as it was, and the only file deleted is
 # the one this call created.
 replace_file <- function(file, bytes, write, call = sys.call(-1)) {
-  paths <- rs(mm_replacement_(path.expand(file), as.double(bytes)), call = call)
+  paths <- unwrap_rust(mm_replacement_(path.expand(file), as.double(bytes)), call = call)
   committed <- FALSE
   on.exit(if (!committed) unlink(paths[1]))
   write(paths[1])
-  rs(mm_commit_(paths[1], paths[2]), call = call)
+  unwrap_rust(mm_commit_(paths[1], paths[2]), call = call)
   committed <- TRUE
   invisible(file)
 }
@@ -301,7 +301,7 @@ tempmmap <- function(tmpdir = tempdir()) tempfile("mmap", tmpdir = tmpdir, filee
 nbytes <- function(x) UseMethod("nbytes")
 
 #' @export
-nbytes.mmap <- function(x) rs(mm_info_(handle_of(x)))$bytes
+nbytes.mmap <- function(x) unwrap_rust(mm_info_(handle_of(x)))$bytes
 
 #' @export
 nbytes.default <- function(x) as.double(sizeof(x))
@@ -395,7 +395,7 @@ flag_values <- c(
 msync <- function(x, flags = mmapFlags("MS_ASYNC")) {
   check_flags(flags)
   asynchronous <- bitwAnd(as.integer(flags), mmapFlags("MS_SYNC")) == 0L
-  rs(mm_msync_(handle_of(x), asynchronous))
+  unwrap_rust(mm_msync_(handle_of(x), asynchronous))
   invisible(x)
 }
 
@@ -404,7 +404,7 @@ msync <- function(x, flags = mmapFlags("MS_ASYNC")) {
 mprotect <- function(x, prot) {
   handle <- handle_of(x)
   check_flags(prot)
-  rs(mm_mprotect_(handle, as.integer(prot)))
+  unwrap_rust(mm_mprotect_(handle, as.integer(prot)))
   invisible(x)
 }
 
@@ -430,7 +430,7 @@ madvise <- function(x, advice) {
     advice <- name
   }
   check_string(advice)
-  rs(mm_madvise_(handle_of(x), advice))
+  unwrap_rust(mm_madvise_(handle_of(x), advice))
   invisible(x)
 }
 

@@ -108,9 +108,7 @@ mmap_ops <- function(op, e1, e2, unary = FALSE, call = sys.call(-1)) {
   value <- compare_value(value, op, call = call)
   handle <- handle_of(x, call = call)
   spec <- spec_of(x)
-  # A cstring mapping is scanned through its offset table.
-  if (inherits(.subset2(x, "mode"), "cstring")) spec$cindex <- .subset2(x, "cindex")
-  rs(mm_compare_(handle, spec, op, value, inherits(value, "integer64")), call = call)
+  unwrap_rust(mm_compare_(handle, spec, op, value, inherits(value, "integer64"), .subset2(x, "cindex")), call = call)
 }
 
 # The value a mapping is compared with: one atomic element.

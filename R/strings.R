@@ -78,7 +78,7 @@ cstring <- function() new_compound(list(name = "cstring"), "cstring")
 # A Ctype whose layout Rust describes (bits, char, cstring, struct).
 new_compound <- function(spec, class, call = sys.call(-1)) {
   type <- structure(spec, class = c(class, "Ctype"))
-  lay <- rs(mm_layout_(type), call = call)
+  lay <- unwrap_rust(mm_layout_(type), call = call)
   if (!is.na(lay$bytes)) check_element_bytes(lay$bytes, sprintf("a %s element", spec$name), call = call)
   attr(type, "bytes") <- if (is.na(lay$bytes)) NA_integer_ else as.integer(lay$bytes)
   if (length(lay$offsets)) attr(type, "offsets") <- stats::setNames(lay$offsets, lay$names)
@@ -120,7 +120,7 @@ cstring.MaxWidth <- function(x) {
   if (inherits(x, "mmap")) {
     mode <- .subset2(x, "mode")
     if (inherits(mode, "cstring")) {
-      return(rs(mm_cstring_maxwidth_(handle_of(x), .subset2(x, "cindex"))))
+      return(unwrap_rust(mm_cstring_maxwidth_(handle_of(x), .subset2(x, "cindex"))))
     }
     if (inherits(mode, "char")) {
       x <- x[]

@@ -174,38 +174,24 @@ column_type <- function(col) {
   type
 }
 
-# Extraction and replacement for bits, char, cstring and struct mappings:
-# called by `[.mmap` and `[<-.mmap`.
-extract_compound <- function(x, handle, i, j, matrix_form) {
-  mode <- .subset2(x, "mode")
-  spec <- spec_of(x)
-  jj <- if (!matrix_form || missing(j)) NULL else field_positions(mode, spec, j)
-  value <- rs(mm_xextract_(handle, spec, index_arg(i), jj, .subset2(x, "cindex")), call = sys.call(-1))
-  if (inherits(mode, "struct")) {
-    fields <- struct_fields(mode)[names(value)]
-    for (k in seq_along(value)) value[[k]] <- restore_column(fields[[k]], value[[k]])
-    if (isTRUE(mode$unnamed)) names(value) <- NULL
-  }
+# Extracted struct columns as the R classes they came from; unnamed fields
+# give an unnamed list.
+restore_columns <- function(mode, value) {
+  fields <- struct_fields(mode)[names(value)]
+  for (k in seq_along(value)) value[[k]] <- restore_column(fields[[k]], value[[k]])
+  if (isTRUE(mode$unnamed)) names(value) <- NULL
   value
 }
 
-replace_compound <- function(x, handle, i, j, value, matrix_form) {
-  mode <- .subset2(x, "mode")
-  spec <- spec_of(x)
-  call <- sys.call(-1)
+# The replacement as the layout reads it: UTF-8 strings for char(n), one
+# vector per selected field (`fields`, NULL for all) for a struct.
+replacement_value <- function(mode, fields, value, call = sys.call(-1)) {
   if (inherits(mode, "struct")) {
-    jj <- if (!matrix_form || missing(j)) seq_along(struct_fields(mode)) else field_positions(mode, spec, j)
-    value <- struct_value(mode, jj, value, call)
-  } else {
-    jj <- NULL
-    if (inherits(mode, "char")) value <- string_value(value, call)
+    if (is.null(fields)) fields <- seq_along(struct_fields(mode))
+    return(struct_value(mode, fields, value, call))
   }
-  int64 <- inherits(value, "integer64")
-  uneven <- rs(mm_xreplace_(handle, spec, index_arg(i), jj, value, int64), call = call)
-  if (isTRUE(uneven)) {
-    warning("number of items to replace is not a multiple of replacement length", call. = FALSE)
-  }
-  x
+  if (inherits(mode, "char")) return(string_value(value, call))
+  value
 }
 
 string_value <- function(value, call) {
@@ -219,8 +205,7 @@ string_value <- function(value, call) {
 }
 
 # 1-based positions of the fields `j` names or indexes.
-field_positions <- function(mode, spec, j) {
-  call <- sys.call(-2)
+field_positions <- function(mode, spec, j, call = sys.call(-1)) {
   names <- names(struct_fields(mode))
   if (is.factor(j)) j <- as.character(j)
   if (is.character(j)) {
@@ -232,7 +217,7 @@ field_positions <- function(mode, spec, j) {
     }
     return(p)
   }
-  rs(mm_xfields_(spec, index_arg(j)), call = call)
+  unwrap_rust(mm_struct_fields_(spec, index_arg(j)), call = call)
 }
 
 # A column as stored back to the R class it came from (factor, Date, ...).
@@ -297,11 +282,7 @@ struct_value <- function(mode, jj, value, call) {
 
 # Element count and trailing bytes of any mapping.
 length_info <- function(x, handle = handle_of(x, call = sys.call(-1))) {
-  if (is_compound(.subset2(x, "mode"))) {
-    rs(mm_xlength_(handle, spec_of(x), .subset2(x, "cindex")), call = sys.call(-1))
-  } else {
-    rs(mm_length_(handle, spec_of(x)), call = sys.call(-1))
-  }
+  unwrap_rust(mm_length_(handle, spec_of(x), .subset2(x, "cindex")), call = sys.call(-1))
 }
 
 #' Store a data.frame in a mapped file

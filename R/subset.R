@@ -54,20 +54,17 @@ NULL
   check_subscripts(subscripts, d, mode, "incorrect number of dimensions")
   if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
     warn_integer_range(i)
-    i <- rs(mm_cells_(i, d[1], d[2]))
+    i <- unwrap_rust(mm_cells_(i, d[1], d[2]))
   }
   if (subscripts == 2L && length(d) == 2L) {
     if (!missing(i)) warn_integer_range(i)
     if (!missing(j)) warn_integer_range(j)
   }
   value <- if (subscripts == 2L && !inherits(mode, "struct")) {
-    extract_matrix(x, handle, mode, i, j, d, drop)
-  } else if (is_compound(mode)) {
-    v <- extract_compound(x, handle, i, j, subscripts == 2L)
-    if (missing(i) && length(d) == 2L) dim(v) <- d
-    v
+    extract_matrix(x, handle, i, j, d, drop)
   } else {
-    v <- rs(mm_extract_(handle, spec_of(x), index_arg(i)))
+    fields <- if (subscripts == 2L && !missing(j)) field_positions(mode, spec_of(x), j)
+    v <- unwrap_rust(mm_extract_(handle, spec_of(x), index_arg(i), fields, .subset2(x, "cindex")))
     v <- finish_extract(x, v)
     if (missing(i) && length(d) == 2L) dim(v) <- d
     v
@@ -94,23 +91,21 @@ NULL
   }
   if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
     warn_integer_range(i)
-    i <- rs(mm_cells_(i, d[1], d[2]))
+    i <- unwrap_rust(mm_cells_(i, d[1], d[2]))
   }
   if (subscripts == 2L && length(d) == 2L) {
     if (!missing(i)) warn_integer_range(i)
     if (!missing(j)) warn_integer_range(j)
   }
   if (subscripts == 2L && !inherits(mode, "struct")) {
-    if (is_compound(mode)) {
-      i <- matrix_positions(i, j, d, length(value))[[1]]
-      return(replace_compound(x, handle, i, , value, FALSE))
-    }
-    uneven <- rs(mm_replace_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2],
-                                    value, inherits(value, "integer64")))
-  } else if (is_compound(mode)) {
-    return(replace_compound(x, handle, i, j, value, subscripts == 2L))
+    value <- replacement_value(mode, NULL, value)
+    uneven <- unwrap_rust(mm_replace_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2],
+                                    value, inherits(value, "integer64"), .subset2(x, "cindex")))
   } else {
-    uneven <- rs(mm_replace_(handle, spec_of(x), index_arg(i), value, inherits(value, "integer64")))
+    fields <- if (subscripts == 2L && !missing(j)) field_positions(mode, spec_of(x), j)
+    value <- replacement_value(mode, fields, value)
+    uneven <- unwrap_rust(mm_replace_(handle, spec_of(x), index_arg(i), fields, value, inherits(value, "integer64"),
+                             .subset2(x, "cindex")))
   }
   if (isTRUE(uneven)) {
     warning("number of items to replace is not a multiple of replacement length", call. = FALSE)
@@ -146,24 +141,12 @@ is_cell_index <- function(i, d) {
 }
 
 # m[i, j] on a mapping with dim.
-extract_matrix <- function(x, handle, mode, i, j, d, drop) {
-  if (is_compound(mode)) {
-    cells <- matrix_positions(i, j, d, -1)
-    value <- extract_compound(x, handle, cells[[1]], , FALSE)
-    dims <- cells[[2]]
-  } else {
-    res <- rs(mm_extract_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2]),
-              call = sys.call(-1))
-    value <- finish_extract(x, res[[1]])
-    dims <- res[[2]]
-  }
-  dim(value) <- dims
+extract_matrix <- function(x, handle, i, j, d, drop) {
+  res <- unwrap_rust(mm_extract_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2], .subset2(x, "cindex")),
+            call = sys.call(-1))
+  value <- finish_extract(x, res[[1]])
+  dim(value) <- res[[2]]
   if (drop) drop(value) else value
-}
-
-# Linear positions of m[i, j] (for m[i, j] <- value when `values` >= 0).
-matrix_positions <- function(i, j, d, values, call = sys.call(-2)) {
-  rs(mm_matrix_positions_(index_arg(i), index_arg(j), d[1], d[2], as.double(values)), call = call)
 }
 
 # Normalises an index for the Rust side; a missing index becomes NULL.
@@ -185,7 +168,9 @@ index_arg <- function(i) {
 
 # int64 values arrive as bit patterns in a double vector.
 finish_extract <- function(x, value) {
-  if (.subset2(x, "mode")$name != "int64") return(value)
+  mode <- .subset2(x, "mode")
+  if (inherits(mode, "struct")) return(restore_columns(mode, value))
+  if (mode$name != "int64") return(value)
   # Option mmap.bit64 = FALSE asks for doubles even when bit64 is installed.
   if (isTRUE(getOption("mmap.bit64", TRUE)) && requireNamespace("bit64", quietly = TRUE)) {
     return(structure(value, class = "integer64"))

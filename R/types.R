@@ -50,7 +50,7 @@ new_ctype <- function(name, na = NULL, call = sys.call(-1)) {
                "mmap_error_type", call = call)
   }
   type <- structure(list(name = name, na = na), class = c(name, "Ctype"))
-  attr(type, "bytes") <- rs(mm_sizeof_(type), call = call)
+  attr(type, "bytes") <- unwrap_rust(mm_sizeof_(type), call = call)
   type
 }
 

@@ -94,7 +94,7 @@ column_view <- function(m, handle, mode, field, from, len, by_reference, call) {
   info <- list(file = .subset2(m, "file"), off = as.double(.subset2(m, "off")),
                bytes = as.double(.subset2(m, "bytes")), spec = spec_of(m), field = as.integer(field),
                from = as.double(from), len = as.double(len), int64_as_double = int64 && !bit64)
-  v <- rs(mm_view_(handle, info$spec, info$field, .subset2(m, "cindex"), info$from, info$len,
+  v <- unwrap_rust(mm_view_(handle, info$spec, info$field, .subset2(m, "cindex"), info$from, info$len,
                    info$int64_as_double, by_reference, info), call = call)
   if (bit64) class(v) <- "integer64"
   v
@@ -110,7 +110,7 @@ use_bit64 <- function() {
 native_summary <- function(x, op, na.rm, call) {
   if (!inherits(x, "mmap") || !is.null(.subset2(x, "extractFUN")) || is.struct(x)) return(NULL)
   if (!is.logical(na.rm) || length(na.rm) != 1L) return(NULL)
-  res <- rs(mm_summary_op_(handle_of(x, call = call), spec_of(x), 0L, .subset2(x, "cindex"), 0, -1,
+  res <- unwrap_rust(mm_summary_op_(handle_of(x, call = call), spec_of(x), 0L, .subset2(x, "cindex"), 0, -1,
                            op, isTRUE(na.rm)), call = call)
   if (is.null(res)) return(NULL)
   for (w in res[[2]]) warning(simpleWarning(w, call = NULL))

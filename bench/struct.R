@@ -11,8 +11,8 @@ n <- 1e7
 ints <- sample.int(1e5, n, replace = TRUE)
 type <- struct(short = int16(), int = int32(), double = real64())
 sfile <- tempmmap()
-rs <- mmap:::rs
-invisible(rs(mmap:::mm_create_(sfile, n * nbytes(type))))
+unwrap_rust <- mmap:::unwrap_rust
+invisible(unwrap_rust(mmap:::mm_create_(sfile, n * nbytes(type))))
 s <- mmap(sfile, type)
 s[, "int"] <- ints
 s[, "short"] <- 1L

@@ -9,9 +9,8 @@ use extendr_ffi as ffi;
 use extendr_ffi::SEXPTYPE;
 
 use mmapcore::codec::OutBuf;
-use mmapcore::compare::{self, Op, Scalar};
-use mmapcore::layout::Layout;
-use mmapcore::vector::View;
+use mmapcore::compare::{Op, Scalar};
+use mmapcore::view::LayoutView;
 use mmapcore::{MmError, RKind};
 
 use crate::conv::{finish, layout, Stage};
@@ -78,33 +77,15 @@ fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
 /// `spec` is any type spec but struct; for cstring it carries the mapping's
 /// offset table as `cindex` (rebuilt here when absent or stale).
 #[extendr]
-fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool) -> Robj {
+fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool, ix: Robj) -> Robj {
     let mut stage = Stage::new();
     let filled = (|| {
         let m = handle::mapping(&h)?;
         let op = Op::parse(op)?;
         let value = scalar(&value, int64)?;
-        let hits = match layout(&spec)? {
-            Layout::Scalar(d) => View::new(&m, &d).compare(op, &value)?,
-            Layout::Char(ct) => compare::compare_char(&ct, m.bytes()?, op, &value)?,
-            Layout::CString => {
-                let ix = spec
-                    .as_list()
-                    .and_then(|l| l.iter().find(|(k, _)| *k == "cindex").map(|(_, v)| v))
-                    .unwrap_or_else(|| Robj::from(()));
-                rec::with_index(&m, &ix, |c| compare::compare_cstring(c, m.bytes()?, op, &value))?
-            }
-            Layout::Bits(endian) => {
-                let (n, _) = Layout::Bits(endian).length(m.len());
-                compare::compare_bits(endian, m.bytes()?, n, op, &value)?
-            }
-            Layout::Struct(_) => {
-                return Err(MmError::Type(format!(
-                    "cannot compare a struct mapping as a whole with `{}`: compare one of its fields instead",
-                    op.symbol()
-                )))
-            }
-        };
+        let l = layout(&spec)?;
+        let cindex = if l.is_indexed() { Some(rec::shared_index(&m, &ix)?) } else { None };
+        let hits = LayoutView::new(&m, &l, cindex.as_deref())?.compare(op, &value)?;
         if hits.last().is_some_and(|p| p >= i32::MAX as u64) {
             stage.fill(RKind::Double, hits.len(), |out| match out {
                 OutBuf::Double(o) => hits.fill_one_based_f64(o),

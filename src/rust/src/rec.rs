@@ -14,9 +14,11 @@ use mmapcore::csv::Scan;
 use mmapcore::layout::{FieldType, Layout, Record};
 use mmapcore::map::{MapOptions, Mapping, PROT_READ};
 use mmapcore::record::FieldValue;
-use mmapcore::strings::{self, CIndex};
 use mmapcore::codec::OutBuf;
-use mmapcore::{bits, codec::Geometry, MmError, RKind};
+use mmapcore::index::Selection;
+use mmapcore::strings::CIndex;
+use mmapcore::view::{LayoutView, Output, Values};
+use mmapcore::{MmError, RKind};
 
 use crate::conv::{catch_r_error, finish, layout, spec as spec_value, in_buf, index_arg, open_retrying_after_gc, r_length, whole, Filled, Stage};
 use crate::handle;
@@ -49,7 +51,7 @@ fn mm_layout_(spec: Robj) -> Robj {
 /// The 1-based positions of the fields `j` selects (positions, negative
 /// positions or logical); a column past the last field is an error.
 #[extendr]
-fn mm_xfields_(spec: Robj, j: Robj) -> Robj {
+fn mm_struct_fields_(spec: Robj, j: Robj) -> Robj {
     finish((|| {
         let Layout::Struct(r) = layout(&spec)? else {
             return Err(MmError::Internal("only struct types have fields".into()));
@@ -82,20 +84,6 @@ pub(crate) fn shared_index(m: &Mapping, ix: &Robj) -> mmapcore::Result<Arc<CInde
         Ok(p) if p.bytes == m.len() => Ok(Arc::clone(p)),
         _ => Ok(Arc::new(CIndex::build(m.bytes()?))),
     }
-}
-
-/// Element count and trailing bytes.
-#[extendr]
-fn mm_xlength_(h: Robj, spec: Robj, ix: Robj) -> Robj {
-    let counts = (|| {
-        let m = handle::mapping(&h)?;
-        let (n, trailing) = match layout(&spec)? {
-            Layout::CString => with_index(&m, &ix, |c| Ok((c.len(), c.trailing)))?,
-            l => l.length(m.len()),
-        };
-        Ok([n as f64, trailing as f64])
-    })();
-    finish(counts.map(Robj::from))
 }
 
 /// Widest string of a cstring mapping, in bytes.
@@ -194,8 +182,8 @@ fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
 /// Every R allocation (the list, the columns, the strings) happens in one
 /// [`catch_r_error`], with the new vectors held by the list on R's protect
 /// stack, so an allocation failure leaks nothing and skips no owner.
-fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fields: &[usize]) -> mmapcore::Result<Robj> {
-    let bytes = m.bytes()?;
+fn struct_columns(v: &LayoutView<'_>, sel: &Selection, fields: &[usize]) -> mmapcore::Result<Robj> {
+    let r = v.record()?;
     let n = r_length(sel.len())?;
     let names: Vec<&str> = fields.iter().map(|&f| r.fields[f].name.as_str()).collect();
     // Numeric fields are filled together (one pass over random records).
@@ -233,7 +221,7 @@ fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fie
                     if let FieldType::Char(_) = &r.fields[f].ftype {
                         let col = ffi::Rf_allocVector(SEXPTYPE::STRSXP, n);
                         ffi::SET_VECTOR_ELT(list, k as isize, col);
-                        set_strings(col, |set| r.extract_char_field(f, bytes, sel, set))?;
+                        set_strings(col, |set| v.extract_field_strings(f, sel, set))?;
                     }
                 }
                 Ok(Robj::from_sexp(list))
@@ -242,121 +230,166 @@ fn struct_columns(r: &Record, m: &Mapping, sel: &mmapcore::index::Selection, fie
             done
         }
     })??;
-    r.extract_fields(&numeric_fields, bytes, sel, std::mem::take(outs))?;
+    v.extract_fields(&numeric_fields, sel, std::mem::take(outs))?;
     Ok(list)
 }
 
-/// `m[i]` (and `m[i, j]` for struct, `j = NULL` for all fields).
+/// The selected elements of `v` (for a struct, of the fields `fields`).
+fn extracted(stage: &mut Stage, v: &LayoutView<'_>, sel: &Selection, fields: &[usize]) -> mmapcore::Result<Filled> {
+    match v.output() {
+        Output::Vector(kind) => stage.fill(kind, sel.len(), |out| v.extract(sel, out)),
+        Output::Strings => strings_out(sel.len(), |set| v.extract_strings(sel, set)).map(Filled::Vector),
+        Output::Columns => struct_columns(v, sel, fields).map(Filled::Vector),
+    }
+}
+
+/// The cstring offset table a layout needs, shared or rebuilt (`None` for
+/// layouts without one).
+fn index_for(layout: &Layout, m: &Mapping, ix: &Robj) -> mmapcore::Result<Option<Arc<CIndex>>> {
+    if layout.is_indexed() {
+        shared_index(m, ix).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The fields `j` selects of a struct mapping (`NULL`: all); none otherwise.
+fn fields_of(v: &LayoutView<'_>, j: &Robj) -> mmapcore::Result<Vec<usize>> {
+    match v.output() {
+        Output::Columns => v.select_fields(index_arg(j)?),
+        Output::Vector(_) | Output::Strings => Ok(Vec::new()),
+    }
+}
+
+/// The elements of a list `value` (a struct's columns); empty for a vector.
+fn list_elements(value: &Robj) -> Vec<Robj> {
+    value.as_list().map(|l| l.values().collect()).unwrap_or_default()
+}
+
+/// `value` as the values of `v`'s layout; for a struct, `cols` holds one
+/// vector per field of `fields`.
+fn values_of<'v>(v: &LayoutView<'_>, value: &'v Robj, cols: &'v [Robj], int64: bool, fields: &[usize]) -> mmapcore::Result<Values<'v>> {
+    match v.output() {
+        Output::Vector(_) => in_buf(value, int64).map(Values::Numbers),
+        Output::Strings => strings_in(value).map(Values::Strings),
+        Output::Columns => {
+            if value.as_list().is_none() {
+                return Err(MmError::Internal("struct values come as a list".into()));
+            }
+            columns_of(v.record()?, cols, fields).map(Values::Columns)
+        }
+    }
+}
+
+/// One vector per selected field, as the fields' values.
+fn columns_of<'v>(r: &Record, cols: &'v [Robj], fields: &[usize]) -> mmapcore::Result<Vec<(usize, FieldValue<'v>)>> {
+    if cols.len() != fields.len() {
+        return Err(MmError::Value(format!(
+            "`value` has {} column{} for {} selected field{}",
+            cols.len(),
+            if cols.len() == 1 { "" } else { "s" },
+            fields.len(),
+            if fields.len() == 1 { "" } else { "s" }
+        )));
+    }
+    let mut columns = Vec::with_capacity(fields.len());
+    for (&f, v) in fields.iter().zip(cols) {
+        let name = &r.fields[f].name;
+        let fv = match &r.fields[f].ftype {
+            FieldType::Char(_) => FieldValue::Str(strings_in(v).map_err(|e| MmError::Type(format!("field `{name}`: {e}")))?),
+            FieldType::Scalar(_) => {
+                FieldValue::Num(in_buf(v, v.inherits("integer64")).map_err(|e| MmError::Type(format!("field `{name}`: {e}")))?)
+            }
+        };
+        columns.push((f, fv));
+    }
+    Ok(columns)
+}
+
+/// Element count and trailing bytes of any mapping.
 #[extendr]
-fn mm_xextract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
+fn mm_length_(h: Robj, spec: Robj, ix: Robj) -> Robj {
+    let counts = (|| {
+        let m = handle::mapping(&h)?;
+        let l = layout(&spec)?;
+        let cindex = index_for(&l, &m, &ix)?;
+        let (n, trailing) = LayoutView::new(&m, &l, cindex.as_deref())?.counts()?;
+        Ok([n as f64, trailing as f64])
+    })();
+    finish(counts.map(Robj::from))
+}
+
+/// `m[i]` of any mapping (and `m[i, j]` of a struct, `j = NULL` for all fields).
+#[extendr]
+fn mm_extract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
     let mut stage = Stage::new();
     let filled = (|| {
         let m = handle::mapping(&h)?;
-        match layout(&spec)? {
-            Layout::Scalar(_) => Err(MmError::Internal("scalar types use mm_extract_".into())),
-            Layout::Bits(endian) => {
-                let l = Layout::Bits(endian);
-                let (n, _) = l.length(m.len());
-                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
-                let bytes = m.bytes()?;
-                stage.fill(mmapcore::RKind::Logical, sel.len(), |out| match out {
-                    mmapcore::codec::OutBuf::Logical(o) => {
-                        bits::extract(endian, bytes, &sel, o);
-                        Ok(())
-                    }
-                    _ => Err(MmError::Internal("bits extract to logical".into())),
-                })
-            }
-            Layout::Char(c) => {
-                let size = c.bytes();
-                let n = (m.len() / size) as u64;
-                let sel = mmapcore::index::resolve(index_arg(&i)?, n)?;
-                let bytes = m.bytes()?;
-                strings_out(sel.len(), |set| {
-                    strings::extract_char(&c, Geometry::dense(size), bytes, &sel, set);
-                    Ok(())
-                })
-                .map(Filled::Vector)
-            }
-            Layout::CString => with_index(&m, &ix, |c| {
-                let sel = mmapcore::index::resolve(index_arg(&i)?, c.len())?;
-                let bytes = m.bytes()?;
-                strings_out(sel.len(), |set| c.extract(bytes, &sel, set)).map(Filled::Vector)
-            }),
-            Layout::Struct(r) => {
-                let sel = mmapcore::index::resolve(index_arg(&i)?, r.count(m.len()))?;
-                let fields = r.select_fields(index_arg(&j)?)?;
-                struct_columns(&r, &m, &sel, &fields).map(Filled::Vector)
-            }
-        }
+        let l = layout(&spec)?;
+        let cindex = index_for(&l, &m, &ix)?;
+        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+        let sel = v.select(index_arg(&i)?)?;
+        let fields = fields_of(&v, &j)?;
+        extracted(&mut stage, &v, &sel, &fields)
     })();
     // The mapping and the selection are gone: R may allocate now.
     finish(filled.map(|f| stage.to_robj(f)))
 }
 
-/// `m[i] <- value` (and `m[i, j] <- value` for struct, where `value` is a list
-/// with one vector per selected field). Returns TRUE when recycling was uneven.
+/// `m[i, j]` of a mapping with dims: the values and the result's dims.
 #[extendr]
-fn mm_xreplace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool) -> Robj {
+#[allow(clippy::too_many_arguments)] // one per argument of `[.mmap`(x, i, j), dims and the cstring index
+fn mm_extract_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, ix: Robj) -> Robj {
+    let mut stage = Stage::new();
+    let filled = (|| {
+        let m = handle::mapping(&h)?;
+        let l = layout(&spec)?;
+        let cindex = index_for(&l, &m, &ix)?;
+        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+        let (sel, nr, nc) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
+        Ok((extracted(&mut stage, &v, &sel, &[])?, nr as f64, nc as f64))
+    })();
+    // The mapping and the selection are gone: R may allocate now.
+    finish(filled.map(|(f, nr, nc)| {
+        let values = stage.to_robj(f);
+        Robj::from(List::from_values([values, Robj::from([nr, nc])]))
+    }))
+}
+
+/// `m[i] <- value` of any mapping (and `m[i, j] <- value` of a struct, where
+/// `value` is a list with one vector per selected field). Returns TRUE when
+/// recycling was uneven.
+#[extendr]
+#[allow(clippy::too_many_arguments)] // one per argument of `[<-.mmap`(x, i, j, value) and the cstring index
+fn mm_replace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool, ix: Robj) -> Robj {
     let uneven = (|| {
         let m = handle::mapping(&h)?;
-        let report = match layout(&spec)? {
-            Layout::Scalar(_) => return Err(MmError::Internal("scalar types use mm_replace_".into())),
-            Layout::CString => {
-                return Err(type_err(
-                    "a cstring mapping is read-only: its strings have no fixed slots to write to; \
-                     convert it with make.fixedwidth() and map it as char(n) to modify strings",
-                ))
-            }
-            Layout::Bits(endian) => {
-                let (n, _) = Layout::Bits(endian).length(m.len());
-                let value = in_buf(&value, int64)?;
-                let sel = mmapcore::index::resolve_assign(index_arg(&i)?, n, value.len())?;
-                bits::replace(endian, m.bytes_mut()?, &sel, value)?
-            }
-            Layout::Char(c) => {
-                let size = c.bytes();
-                let n = (m.len() / size) as u64;
-                let values = strings_in(&value)?;
-                let sel = mmapcore::index::resolve_assign(index_arg(&i)?, n, values.len())?;
-                let all = m.bytes_mut()?;
-                let used = n as usize * size;
-                strings::replace_char(&c, Geometry::dense(size), &mut all[..used], &sel, &values)?
-            }
-            Layout::Struct(r) => {
-                let fields = r.select_fields(index_arg(&j)?)?;
-                let list = value.as_list().ok_or_else(|| MmError::Internal("struct values come as a list".into()))?;
-                if list.len() != fields.len() {
-                    return Err(MmError::Value(format!(
-                        "`value` has {} column{} for {} selected field{}",
-                        list.len(),
-                        if list.len() == 1 { "" } else { "s" },
-                        fields.len(),
-                        if fields.len() == 1 { "" } else { "s" }
-                    )));
-                }
-                let cols: Vec<Robj> = list.values().collect();
-                let lens: Vec<usize> = cols.iter().map(|c| c.len()).collect();
-                let sel = mmapcore::index::resolve_assign_columns(index_arg(&i)?, r.count(m.len()), &lens)?;
-                let mut columns = Vec::with_capacity(fields.len());
-                for (&f, v) in fields.iter().zip(&cols) {
-                    let fv = match &r.fields[f].ftype {
-                        FieldType::Char(_) => FieldValue::Str(strings_in(v).map_err(|e| {
-                            MmError::Type(format!("field `{}`: {e}", r.fields[f].name))
-                        })?),
-                        FieldType::Scalar(_) => {
-                            let is64 = v.inherits("integer64");
-                            FieldValue::Num(in_buf(v, is64).map_err(|e| {
-                                MmError::Type(format!("field `{}`: {e}", r.fields[f].name))
-                            })?)
-                        }
-                    };
-                    columns.push((f, fv));
-                }
-                r.replace(m.bytes_mut()?, &sel, &columns)?
-            }
-        };
-        Ok(report.uneven_recycling)
+        let l = layout(&spec)?;
+        let cindex = index_for(&l, &m, &ix)?;
+        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+        v.check_writable()?;
+        let fields = fields_of(&v, &j)?;
+        let cols = list_elements(&value);
+        let values = values_of(&v, &value, &cols, int64, &fields)?;
+        let sel = v.select_assign(index_arg(&i)?, &values)?;
+        Ok(v.replace(&sel, values)?.uneven_recycling)
+    })();
+    finish(uneven.map(Robj::from))
+}
+
+/// `m[i, j] <- value` of a mapping with dims. Returns TRUE when recycling was uneven.
+#[extendr]
+#[allow(clippy::too_many_arguments)] // one per argument of `[<-.mmap`(x, i, j, value), dims and the cstring index
+fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, value: Robj, int64: bool, ix: Robj) -> Robj {
+    let uneven = (|| {
+        let m = handle::mapping(&h)?;
+        let l = layout(&spec)?;
+        let cindex = index_for(&l, &m, &ix)?;
+        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+        v.check_writable()?;
+        let values = values_of(&v, &value, &[], int64, &[])?;
+        let sel = v.select_matrix_assign(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?, &values)?;
+        Ok(v.replace(&sel, values)?.uneven_recycling)
     })();
     finish(uneven.map(Robj::from))
 }
@@ -462,12 +495,14 @@ fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &s
 extendr_module! {
     mod rec;
     fn mm_layout_;
-    fn mm_xfields_;
+    fn mm_struct_fields_;
     fn mm_cindex_;
-    fn mm_xlength_;
+    fn mm_length_;
     fn mm_cstring_maxwidth_;
-    fn mm_xextract_;
-    fn mm_xreplace_;
+    fn mm_extract_;
+    fn mm_extract_matrix_;
+    fn mm_replace_;
+    fn mm_replace_matrix_;
     fn mm_csv_header_;
     fn mm_csv_scan_new_;
     fn mm_csv_scan_;

@@ -5,12 +5,11 @@ use std::path::Path;
 use extendr_api::prelude::*;
 use extendr_api::Robj;
 
-use mmapcore::codec::ReplaceReport;
 use mmapcore::map::{Advice, MapOptions, Mapping, Replacement};
 use mmapcore::vector::View;
 use mmapcore::MmError;
 
-use crate::conv::{dtype, finish, in_buf, index_arg, open_retrying_after_gc, whole, Stage};
+use crate::conv::{dtype, finish, index_arg, open_retrying_after_gc, whole};
 use crate::handle::{self, State};
 
 fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<MapOptions> {
@@ -81,79 +80,6 @@ fn mm_info_(h: Robj) -> Robj {
     }))
 }
 
-/// Element count and trailing bytes for a type.
-#[extendr]
-fn mm_length_(h: Robj, spec: Robj) -> Robj {
-    let counts = (|| {
-        let m = handle::mapping(&h)?;
-        let t = dtype(&spec)?;
-        let v = View::new(&m, &t);
-        Ok([v.len() as f64, v.trailing_bytes() as f64])
-    })();
-    finish(counts.map(Robj::from))
-}
-
-#[extendr]
-fn mm_extract_(h: Robj, spec: Robj, i: Robj) -> Robj {
-    let mut stage = Stage::new();
-    let filled = (|| {
-        let m = handle::mapping(&h)?;
-        let t = dtype(&spec)?;
-        let v = View::new(&m, &t);
-        let sel = v.select(index_arg(&i)?)?;
-        stage.fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))
-    })();
-    // The mapping and the selection are gone: R may allocate now.
-    finish(filled.map(|f| stage.to_robj(f)))
-}
-
-#[extendr]
-fn mm_extract_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64) -> Robj {
-    let mut stage = Stage::new();
-    let filled = (|| {
-        let m = handle::mapping(&h)?;
-        let t = dtype(&spec)?;
-        let v = View::new(&m, &t);
-        let (sel, nr, nc) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
-        Ok((stage.fill(t.info().rkind, sel.len(), |out| v.extract(&sel, out))?, nr as f64, nc as f64))
-    })();
-    // The mapping and the selection are gone: R may allocate now.
-    finish(filled.map(|(f, nr, nc)| {
-        let values = stage.to_robj(f);
-        Robj::from(List::from_values([values, Robj::from([nr, nc])]))
-    }))
-}
-
-fn report(r: mmapcore::Result<ReplaceReport>) -> Robj {
-    finish(r.map(|r| Robj::from(r.uneven_recycling)))
-}
-
-/// Writes `value`; returns TRUE when recycling was uneven (R warns).
-#[extendr]
-fn mm_replace_(h: Robj, spec: Robj, i: Robj, value: Robj, int64: bool) -> Robj {
-    report((|| {
-        let m = handle::mapping(&h)?;
-        let t = dtype(&spec)?;
-        let v = View::new(&m, &t);
-        let value = in_buf(&value, int64)?;
-        let sel = v.select_assign(index_arg(&i)?, value.len())?;
-        v.replace(&sel, value)
-    })())
-}
-
-#[extendr]
-#[allow(clippy::too_many_arguments)] // one per argument of `[<-.mmap`(x, i, j, value)
-fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, value: Robj, int64: bool) -> Robj {
-    report((|| {
-        let m = handle::mapping(&h)?;
-        let t = dtype(&spec)?;
-        let v = View::new(&m, &t);
-        let value = in_buf(&value, int64)?;
-        let sel = v.select_matrix_assign(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?, value.len())?;
-        v.replace(&sel, value)
-    })())
-}
-
 /// A selection as R's 1-based positions, NA for an NA index.
 fn one_based(sel: &mmapcore::index::Selection) -> Vec<f64> {
     let na = mmapcore::codec::na_real();
@@ -171,26 +97,6 @@ fn mm_cells_(cells: Robj, nrow: f64, ncol: f64) -> Robj {
         let sel = mmapcore::index::resolve_cells(index_arg(&cells)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
         let positions = one_based(&sel);
         Ok(Robj::from(positions))
-    })())
-}
-
-/// `m[i, j]` as linear 1-based positions (NA for an NA cell) and the result's
-/// dims, for layouts read element by element (bits, char). With `values >= 0`,
-/// the cells of `m[i, j] <- value` with that many values (dims n x 1).
-#[extendr]
-fn mm_matrix_positions_(i: Robj, j: Robj, nrow: f64, ncol: f64, values: f64) -> Robj {
-    finish((|| {
-        let (nrow, ncol) = (whole(nrow, "nrow")?, whole(ncol, "ncol")?);
-        let (i, j) = (index_arg(&i)?, index_arg(&j)?);
-        let (sel, nr, nc) = if values >= 0.0 {
-            let sel = mmapcore::index::resolve_matrix_assign(i, j, nrow, ncol, whole(values, "values")? as usize)?;
-            let n = sel.len();
-            (sel, n, 1)
-        } else {
-            mmapcore::index::resolve_matrix(i, j, nrow, ncol)?
-        };
-        let positions = one_based(&sel);
-        Ok(Robj::from(List::from_values([Robj::from(positions), Robj::from([nr as f64, nc as f64])])))
     })())
 }
 
@@ -294,13 +200,7 @@ extendr_module! {
     fn mm_state_;
     fn mm_close_;
     fn mm_info_;
-    fn mm_length_;
-    fn mm_extract_;
-    fn mm_extract_matrix_;
-    fn mm_replace_;
-    fn mm_replace_matrix_;
     fn mm_cells_;
-    fn mm_matrix_positions_;
     fn mm_msync_;
     fn mm_mprotect_;
     fn mm_madvise_;

@@ -339,7 +339,19 @@ fn encode_field(t: &FieldType, endian: Endian, raw: &[u8], dst: &mut [u8]) -> st
                     Endian::Big => BigEndian::write_f64(dst, v),
                 }
             }
-            _ => return Err(format!("CSV columns cannot be stored as {}", d.name())),
+            // The scan only ever proposes int32, logi32 and real64 columns.
+            Kind::UChar
+            | Kind::Int8
+            | Kind::UInt8
+            | Kind::Int16
+            | Kind::UInt16
+            | Kind::Int24
+            | Kind::UInt24
+            | Kind::UInt32
+            | Kind::Int64
+            | Kind::Real32
+            | Kind::Cplx
+            | Kind::Logi8 => return Err(format!("CSV columns cannot be stored as {}", d.name())),
         },
         FieldType::Char(c) => {
             dst.fill(0);

@@ -165,6 +165,15 @@ impl Layout {
         }
     }
 
+    /// Whether elements are found through an offset table (`strings::CIndex`)
+    /// rather than by arithmetic.
+    pub fn is_indexed(&self) -> bool {
+        match self {
+            Layout::CString => true,
+            Layout::Scalar(_) | Layout::Bits(_) | Layout::Char(_) | Layout::Struct(_) => false,
+        }
+    }
+
     /// Bytes per storage unit and elements per unit (bits: 4 bytes hold 32).
     /// `None` for variable-width strings.
     pub fn unit(&self) -> Option<(usize, u64)> {

@@ -21,6 +21,7 @@ pub mod bits;
 pub mod record;
 pub mod csv;
 pub mod column;
+pub mod view;
 pub mod summary;
 pub mod pool;
 #[cfg_attr(unix, path = "os/unix.rs")]

@@ -199,7 +199,7 @@ pub enum FieldValue<'a> {
 }
 
 impl FieldValue<'_> {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             FieldValue::Num(v) => v.len(),
             FieldValue::Str(v) => v.len(),
