@@ -110,7 +110,7 @@ pool_start <- function(st) {
     st$exit_hook <- new.env(parent = emptyenv())
     reg.finalizer(st$exit_hook, function(e) pool_shutdown(), onexit = TRUE)
   }
-  rs(pool_start_(budget, st$token, st$objects, st$dirs))
+  unwrap_rust(pool_start_(budget, st$token, st$objects, st$dirs))
   pool_hook_init_(pool_export)
   pool_sweep(st)
 }
@@ -145,7 +145,7 @@ pool_sweep <- function(st) {
 # The owner directory `dir` (of this process), created and locked on first use.
 pool_claim <- function(st, dir) {
   if (is.null(st$owners[[dir]])) {
-    owner <- rs(pool_claim_(dirname(dir), sub("^owner-", "", basename(dir))))
+    owner <- unwrap_rust(pool_claim_(dirname(dir), sub("^owner-", "", basename(dir))))
     st$owners[[dir]] <- owner
   }
   dir
@@ -227,7 +227,7 @@ poolset <- function(x) {
     if (st$moved) assign(ref$key, st$dir, envir = st$dirs)
     return(ref)
   }
-  if (inherits(ref, "mmap_rust_error")) rs(ref)
+  if (inherits(ref, "mmap_rust_error")) unwrap_rust(ref)
   adm <- ref
   ref <- adm[[1L]]
   if (st$moved) assign(ref$key, st$dir, envir = st$dirs)
@@ -239,12 +239,12 @@ pool_store_oversize <- function(st, x, ref) {
   path <- pool_file(pool_claim(st, ref$dir), ref$id)
   size <- tryCatch(pool_write(x, path), error = function(e) e)
   if (inherits(size, "error")) {
-    rs(pool_keep_in_memory_(ref$id, ref$bytes))
+    unwrap_rust(pool_keep_in_memory_(ref$id, ref$bytes))
     assign(ref$key, x, envir = st$objects)
     over_budget_warning(sprintf("object %.0f (%s) is larger than the budget but could not be written to disk: %s",
                                 ref$id, format_bytes(ref$bytes), conditionMessage(size)))
   } else {
-    rs(pool_add_disk_(ref$id, ref$bytes, size))
+    unwrap_rust(pool_add_disk_(ref$id, ref$bytes, size))
   }
 }
 
@@ -265,7 +265,7 @@ pool_spill <- function(st, victims) {
     key <- as.character(id)
     x <- get0(key, envir = st$objects, inherits = FALSE, ifnotfound = .absent)
     if (identical(x, .absent)) next
-    if (isTRUE(rs(pool_drop_memory_(id)))) {
+    if (isTRUE(unwrap_rust(pool_drop_memory_(id)))) {
       unbind(st$objects, key)
       next
     }
@@ -274,7 +274,7 @@ pool_spill <- function(st, victims) {
     size <- tryCatch(pool_write(x, path), error = function(e) e)
     if (inherits(size, "error")) {
       failed <- c(failed, sprintf("object %.0f: %s", id, conditionMessage(size)))
-    } else if (isTRUE(rs(pool_on_disk_(id, size, FALSE)))) {
+    } else if (isTRUE(unwrap_rust(pool_on_disk_(id, size, FALSE)))) {
       unbind(st$objects, key)
     } else {
       unlink(path)
@@ -306,9 +306,9 @@ poolget <- function(ref) {
 pool_read_owned <- function(st, ref) {
   check_owned(st, ref, "poolget", call = sys.call(-1))
   got <- pool_read(pool_file(ref$dir, ref$id), call = sys.call(-1))
-  rs(pool_miss_(ref$id))
+  unwrap_rust(pool_miss_(ref$id))
   if (!got$mapped) {
-    victims <- rs(pool_cache_(ref$id))
+    victims <- unwrap_rust(pool_cache_(ref$id))
     if (!is.null(victims)) {
       assign(ref$key, got$value, envir = st$objects)
       if (length(victims)) pool_spill(st, victims)
@@ -332,29 +332,29 @@ pool_read_borrowed <- function(st, ref) {
       ref$id, ref$dir, ref$token), "mmap_error_pool", call = sys.call(-1))
   }
   got <- pool_read(path, call = sys.call(-1))
-  rs(pool_miss_(-1))
+  unwrap_rust(pool_miss_(-1))
   got$value
 }
 
 # Reads a pool file: list(value, mapped).
 pool_read <- function(path, verify = FALSE, call = sys.call(-1)) {
-  info <- rs(pool_open_(path, verify), call = call)
+  info <- unwrap_rust(pool_open_(path, verify), call = call)
   attrs <- if (length(info$attributes)) unserialize(info$attributes) else NULL
   switch(info$shape,
-    object = list(value = unserialize(rs(pool_read_section_(path, 1L), call = call)), mapped = FALSE),
+    object = list(value = unserialize(unwrap_rust(pool_read_section_(path, 1L), call = call)), mapped = FALSE),
     vector = {
       v <- pool_map_section(path, info, 1L)
-      if (!is.null(attrs)) v <- rs(pool_set_attributes_(v, attrs), call = call)
+      if (!is.null(attrs)) v <- unwrap_rust(pool_set_attributes_(v, attrs), call = call)
       list(value = v, mapped = TRUE)
     },
     frame = {
       cols <- lapply(seq_along(info$kinds), function(i) {
         v <- pool_map_section(path, info, i)
         a <- attrs$cols[[i]]
-        if (!is.null(a)) v <- rs(pool_set_attributes_(v, a), call = call)
+        if (!is.null(a)) v <- unwrap_rust(pool_set_attributes_(v, a), call = call)
         v
       })
-      cols <- rs(pool_set_attributes_(cols, attrs$outer), call = call)
+      cols <- unwrap_rust(pool_set_attributes_(cols, attrs$outer), call = call)
       list(value = cols, mapped = TRUE)
     }
   )
@@ -390,7 +390,7 @@ pool_write <- function(x, path) {
   }
   attr_bytes <- if (is.null(attrs)) raw() else serialize(attrs, NULL, xdr = FALSE)
   lengths <- as.double(lengths(parts, use.names = FALSE))
-  w <- rs(pool_writer_(path, shape, unname(kinds), lengths, attr_bytes))
+  w <- unwrap_rust(pool_writer_(path, shape, unname(kinds), lengths, attr_bytes))
   done <- FALSE
   on.exit(if (!done) pool_writer_abort_(w))
   widths <- if (shape == "object") 1 else payload_width[kinds]
@@ -406,13 +406,13 @@ pool_write <- function(x, path) {
     from <- 0
     while (from < sizes[i]) {
       to <- min(from + chunk, sizes[i])
-      rs(pool_writer_write_(w, i, parts[[i]], from, to))
+      unwrap_rust(pool_writer_write_(w, i, parts[[i]], from, to))
       written <- written + (to - from)
       from <- to
       if (!is.null(bar)) cli::cli_progress_update(id = bar, set = written, .envir = environment())
     }
   }
-  size <- rs(pool_writer_commit_(w))
+  size <- unwrap_rust(pool_writer_commit_(w))
   done <- TRUE
   size
 }
@@ -469,7 +469,7 @@ pool_to_disk <- function(st, ref, keep, call = sys.call(-1)) {
   if (where == "disk") return(invisible())
   if (where == "both") {
     if (!keep) {
-      rs(pool_drop_memory_(ref$id))
+      unwrap_rust(pool_drop_memory_(ref$id))
       unbind(st$objects, ref$key)
     }
     return(invisible())
@@ -480,7 +480,7 @@ pool_to_disk <- function(st, ref, keep, call = sys.call(-1)) {
     mmap_abort(sprintf("could not write object %.0f to disk; it stays in memory. %s",
                        ref$id, conditionMessage(e)), "mmap_error_pool", call = call)
   })
-  rs(pool_on_disk_(ref$id, size, keep))
+  unwrap_rust(pool_on_disk_(ref$id, size, keep))
   if (!keep) unbind(st$objects, ref$key)
   invisible()
 }
@@ -582,7 +582,7 @@ pool_memsize <- function(bytes) {
   if (missing(bytes)) return(st$budget)
   check_count(bytes)
   old <- st$budget
-  victims <- rs(pool_set_budget_(as.double(bytes)))
+  victims <- unwrap_rust(pool_set_budget_(as.double(bytes)))
   st$budget <- as.double(bytes)
   if (length(victims)) pool_spill(st, victims)
   invisible(old)
@@ -600,7 +600,7 @@ pool_dir <- function(path) {
   old <- st$root
   st$root <- normalizePath(path, mustWork = TRUE)
   st$dir <- owner_dir_name(st$root, st$token)
-  if (rs(pool_stats_())$objects == 0) {
+  if (unwrap_rust(pool_stats_())$objects == 0) {
     # Nothing pooled yet: the new directory is simply the pool's directory.
     st$dir0 <- st$dir
     rm(list = ls(st$dirs, all.names = TRUE), envir = st$dirs)
@@ -614,7 +614,7 @@ pool_dir <- function(path) {
 #' @export
 pool_status <- function() {
   pool_state()
-  s <- rs(pool_status_())
+  s <- unwrap_rust(pool_status_())
   data.frame(id = s$id, bytes = s$bytes, where = s$place,
              last_used = as.POSIXct(s$last_used, origin = "1970-01-01"),
              stringsAsFactors = FALSE)
@@ -624,7 +624,7 @@ pool_status <- function() {
 #' @export
 pool_stats <- function() {
   pool_state()
-  s <- rs(pool_stats_())
+  s <- unwrap_rust(pool_stats_())
   s[c("hits", "misses", "spills", "memory_bytes", "disk_bytes", "budget")]
 }
 
@@ -643,7 +643,7 @@ pool_verify <- function(ref) {
     }
     path <- pool_file(ref$dir, ref$id)
   }
-  rs(pool_open_(path, TRUE))
+  unwrap_rust(pool_open_(path, TRUE))
   invisible(TRUE)
 }
 
