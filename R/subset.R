@@ -52,14 +52,8 @@ NULL
   # Subscripts written, empty ones included: m[i] and m[] are 1, m[i, ] is 2.
   subscripts <- nargs() - 1L - !missing(drop)
   check_subscripts(subscripts, d, mode, "incorrect number of dimensions")
-  if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
-    warn_integer_range(i)
-    i <- unwrap_rust(mm_cells_(i, d[1], d[2]))
-  }
-  if (subscripts == 2L && length(d) == 2L) {
-    if (!missing(i)) warn_integer_range(i)
-    if (!missing(j)) warn_integer_range(j)
-  }
+  if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) i <- cell_positions(i, d)
+  if (subscripts == 2L && length(d) == 2L) warn_matrix_subscripts(i, j)
   value <- if (subscripts == 2L && !inherits(mode, "struct")) {
     extract_matrix(x, handle, i, j, d, drop)
   } else {
@@ -89,14 +83,8 @@ NULL
     mmap_abort("`value` is a factor; write its codes with as.integer() or its labels to a string mapping.",
                "mmap_error_type")
   }
-  if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) {
-    warn_integer_range(i)
-    i <- unwrap_rust(mm_cells_(i, d[1], d[2]))
-  }
-  if (subscripts == 2L && length(d) == 2L) {
-    if (!missing(i)) warn_integer_range(i)
-    if (!missing(j)) warn_integer_range(j)
-  }
+  if (subscripts == 1L && !missing(i) && is_cell_index(i, d)) i <- cell_positions(i, d)
+  if (subscripts == 2L && length(d) == 2L) warn_matrix_subscripts(i, j)
   if (subscripts == 2L && !inherits(mode, "struct")) {
     value <- replacement_value(mode, NULL, value)
     uneven <- unwrap_rust(mm_replace_matrix_(handle, spec_of(x), index_arg(i), index_arg(j), d[1], d[2],
@@ -220,4 +208,16 @@ tail.mmap <- function(x, n = 6L, ...) {
   len <- length(x)
   n <- if (n < 0L) max(len + n, 0) else min(n, len)
   x[seq.int(to = len, length.out = n)]
+}
+
+# m[cbind(i, j)]: the linear positions of the cells, resolved in Rust.
+cell_positions <- function(i, d) {
+  warn_integer_range(i)
+  unwrap_rust(mm_cells_(i, d[1], d[2]))
+}
+
+# m[i, j]: base R's warnings for subscripts past the integer range.
+warn_matrix_subscripts <- function(i, j) {
+  if (!missing(i)) warn_integer_range(i)
+  if (!missing(j)) warn_integer_range(j)
 }
