@@ -20,7 +20,7 @@ use mmapcore::strings::CIndex;
 use mmapcore::view::{LayoutView, Output, Values};
 use mmapcore::{MmError, RKind};
 
-use crate::conv::{catch_r_error, finish, layout, spec as spec_value, in_buf, index_arg, open_retrying_after_gc, r_length, whole, Filled, Stage};
+use crate::conv::{catch_r_error, finish, layout, in_buf, index_arg, open_retrying_after_gc, r_length, whole, Filled, Stage};
 use crate::handle;
 
 fn type_err(msg: impl Into<String>) -> MmError {
@@ -473,7 +473,6 @@ fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &s
         let Layout::Struct(r) = layout(&spec)? else {
             return Err(MmError::Internal("CSV rows go to a struct mapping".into()));
         };
-        let endian = spec_value(&spec).endian()?;
         let csv = open_csv(path)?;
         let bytes = if csv.is_empty() { &[][..] } else { csv.bytes()? };
         let target = handle::mapping(&h)?;
@@ -483,7 +482,6 @@ fn mm_csv_write_(path: &str, h: Robj, spec: Robj, from: f64, limit: f64, sep: &s
             whole(limit, "limit")? as usize,
             sep,
             &r,
-            endian,
             target.bytes_mut()?,
             whole(first_row, "first_row")?,
         )?;

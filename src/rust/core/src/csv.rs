@@ -10,9 +10,9 @@
 
 use std::borrow::Cow;
 
-use byteorder::{BigEndian, ByteOrder, LittleEndian};
 
-use crate::dtype::{Endian, Kind};
+use crate::codec::Num;
+use crate::dtype::RKind;
 use crate::error::{MmError, Result};
 use crate::layout::{FieldType, Record};
 
@@ -280,7 +280,6 @@ pub fn write_records(
     limit: usize,
     sep: u8,
     rec: &Record,
-    endian: Endian,
     out: &mut [u8],
     first_row: u64,
 ) -> Result<(usize, u64)> {
@@ -303,7 +302,7 @@ pub fn write_records(
         let slot = &mut out[base..base + rec.bytes];
         for (f, raw) in rec.fields.iter().zip(&fields) {
             let dst = &mut slot[f.offset..f.offset + f.ftype.bytes()];
-            encode_field(&f.ftype, endian, raw, dst).map_err(|e| {
+            encode_field(&f.ftype, raw, dst).map_err(|e| {
                 MmError::Value(format!("data row {} of the CSV file, column `{}`: {e}", row + 1, f.name))
             })?;
         }
@@ -313,46 +312,25 @@ pub fn write_records(
     Ok((pos, row - first_row))
 }
 
-fn put_i32(endian: Endian, dst: &mut [u8], v: i32) {
-    match endian {
-        Endian::Little => LittleEndian::write_i32(dst, v),
-        Endian::Big => BigEndian::write_i32(dst, v),
-    }
-}
-
-fn encode_field(t: &FieldType, endian: Endian, raw: &[u8], dst: &mut [u8]) -> std::result::Result<(), String> {
+fn encode_field(t: &FieldType, raw: &[u8], dst: &mut [u8]) -> std::result::Result<(), String> {
     let s = trim(raw);
     let na = is_na_text(s) || s.is_empty();
     let bad = || format!("\"{}\" is not a {}", String::from_utf8_lossy(raw), t.name());
     match t {
-        FieldType::Scalar(d) => match d.kind {
-            Kind::Int32 => put_i32(endian, dst, if na { i32::MIN } else { parse_int(s).ok_or_else(bad)? }),
-            Kind::Logi32 => put_i32(
-                endian,
-                dst,
-                if na { i32::MIN } else { i32::from(parse_logical(s).ok_or_else(bad)?) },
-            ),
-            Kind::Real64 => {
-                let v = if na { crate::codec::na_real() } else { parse_double(s).ok_or_else(bad)? };
-                match endian {
-                    Endian::Little => LittleEndian::write_f64(dst, v),
-                    Endian::Big => BigEndian::write_f64(dst, v),
+        FieldType::Scalar(d) => {
+            // The text is read as the R value it would be; the type's codec stores it.
+            let value = if na {
+                Num::Na
+            } else {
+                match d.info().rkind {
+                    RKind::Logical => Num::Int(i64::from(parse_logical(s).ok_or_else(bad)?)),
+                    RKind::Raw | RKind::Integer | RKind::Integer64 => Num::Int(i64::from(parse_int(s).ok_or_else(bad)?)),
+                    RKind::Double => Num::Real(parse_double(s).ok_or_else(bad)?),
+                    RKind::Complex => return Err(format!("CSV columns cannot be stored as {}", d.name())),
                 }
-            }
-            // The scan only ever proposes int32, logi32 and real64 columns.
-            Kind::UChar
-            | Kind::Int8
-            | Kind::UInt8
-            | Kind::Int16
-            | Kind::UInt16
-            | Kind::Int24
-            | Kind::UInt24
-            | Kind::UInt32
-            | Kind::Int64
-            | Kind::Real32
-            | Kind::Cplx
-            | Kind::Logi8 => return Err(format!("CSV columns cannot be stored as {}", d.name())),
-        },
+            };
+            crate::codec::encode_value(d, value, dst)?;
+        }
         FieldType::Char(c) => {
             dst.fill(0);
             let text: &[u8] = if is_na_text(s) {
@@ -373,6 +351,7 @@ fn encode_field(t: &FieldType, endian: Endian, raw: &[u8], dst: &mut [u8]) -> st
 mod tests {
     use super::*;
     use crate::dtype::DType;
+    use byteorder::{ByteOrder, LittleEndian};
     use crate::layout::{CharType, FieldSpec};
 
     #[test]
@@ -421,7 +400,7 @@ mod tests {
         )
         .unwrap();
         let mut out = vec![0u8; rec.bytes * 3];
-        let (end, rows) = write_records(body, 0, usize::MAX, b',', &rec, Endian::Little, &mut out, 0).unwrap();
+        let (end, rows) = write_records(body, 0, usize::MAX, b',', &rec, &mut out, 0).unwrap();
         assert_eq!((end, rows), (body.len(), 3));
         assert_eq!(LittleEndian::read_i32(&out[rec.bytes * 2..]), i32::MIN);
         assert_eq!(LittleEndian::read_f64(&out[4..]), 1.5);

@@ -1,6 +1,7 @@
 //! The one table of on-disk types. Everything that needs to know a type's name,
 //! width, R representation, range or NA convention reads it from here.
 
+use crate::codec::{Be, Codec, CodecOp, Le, Order, RVector};
 use crate::error::{MmError, Result};
 
 /// Byte order of the values in the file.
@@ -66,10 +67,13 @@ pub enum NaRule {
 }
 
 /// The table: hands every row to `$m` in one invocation, as
-/// `$m! { ($args) [Variant, "name", bytes, RKind, min, max, NaRule, "NA on disk"] ... }`.
-/// `min`/`max` bound the integer values a type accepts (unused for
-/// non-integer types). The `Kind` enum is generated from it, so a new row is a
-/// compile error at every exhaustive `match` over kinds that must handle it.
+/// `$m! { ($args) [Variant, "name", Codec, min, max, NaRule, "NA on disk"] ... }`.
+/// The codec (codec/scalar.rs) knows the width, the R vector and how bytes
+/// are decoded, encoded and compared. `min`/`max` bound the integer values a
+/// type accepts (unused for non-integer types). The `Kind` enum and
+/// [`DType::dispatch`] are generated from it, so a new row reaches every
+/// operation without another edit, and a new codec is checked by the
+/// compiler against the `Codec` trait.
 #[macro_export]
 macro_rules! scalar_table {
     ($m:ident $(, $arg:tt)*) => {
@@ -79,30 +83,30 @@ macro_rules! scalar_table {
     (@each ($m:ident) $([$($row:tt)*])*) => {
         $( $m!($($row)*); )*
     };
-    // The rows, handed to `$callee! { $prefix ($args) rows }`. Macros are
-    // named by path so that this works from any module and crate.
+    // The rows, handed to `$callee! { $prefix ($args) rows }`. Macros and
+    // codecs are named by path so that this works from any module and crate.
     (@rows [$($callee:tt)*] [$($prefix:tt)*] $args:tt) => {
         $($callee)*! { $($prefix)* $args
-            [UChar, "uchar", 1, Raw, 0, 255, Never, "none"]
-            [Int8, "int8", 1, Integer, -128, 127, Sentinel, "none unless a sentinel is given"]
-            [UInt8, "uint8", 1, Integer, 0, 255, Sentinel, "none unless a sentinel is given"]
-            [Int16, "int16", 2, Integer, -32768, 32767, Sentinel, "none unless a sentinel is given"]
-            [UInt16, "uint16", 2, Integer, 0, 65535, Sentinel, "none unless a sentinel is given"]
-            [Int24, "int24", 3, Integer, -8388608, 8388607, Sentinel, "none unless a sentinel is given"]
-            [UInt24, "uint24", 3, Integer, 0, 16777215, Sentinel, "none unless a sentinel is given"]
-            [Int32, "int32", 4, Integer, -2147483647, 2147483647, Builtin, "-2^31 (0x80000000), as R's NA_integer_"]
-            [UInt32, "uint32", 4, Double, 0, 4294967295, Sentinel, "none unless a sentinel is given"]
-            [Int64, "int64", 8, Integer64, -9223372036854775807, 9223372036854775807, Builtin, "-2^63 (0x8000000000000000), as bit64's NA_integer64_"]
-            [Real32, "real32", 4, Double, 0, 0, Builtin, "the quiet NaN 0x7FC007A2 (payload 1954, like R's NA); other NaNs stay NaN"]
-            [Real64, "real64", 8, Double, 0, 0, Builtin, "R's NA_real_ (a NaN with payload 1954); other NaNs stay NaN"]
-            [Cplx, "cplx", 16, Complex, 0, 0, Builtin, "both parts NA_real_, as R's NA_complex_"]
-            [Logi8, "logi8", 1, Logical, 0, 1, Builtin, "0x80 (-128)"]
-            [Logi32, "logi32", 4, Logical, 0, 1, Builtin, "-2^31 (0x80000000), as R's NA"]
+            [UChar, "uchar", $crate::codec::Byte, 0, 255, Never, "none"]
+            [Int8, "int8", $crate::codec::SmallInt<i8, 1>, -128, 127, Sentinel, "none unless a sentinel is given"]
+            [UInt8, "uint8", $crate::codec::SmallInt<u8, 1>, 0, 255, Sentinel, "none unless a sentinel is given"]
+            [Int16, "int16", $crate::codec::SmallInt<i16, 2>, -32768, 32767, Sentinel, "none unless a sentinel is given"]
+            [UInt16, "uint16", $crate::codec::SmallInt<u16, 2>, 0, 65535, Sentinel, "none unless a sentinel is given"]
+            [Int24, "int24", $crate::codec::SmallInt<i32, 3>, -8388608, 8388607, Sentinel, "none unless a sentinel is given"]
+            [UInt24, "uint24", $crate::codec::SmallInt<u32, 3>, 0, 16777215, Sentinel, "none unless a sentinel is given"]
+            [Int32, "int32", $crate::codec::Int32, -2147483647, 2147483647, Builtin, "-2^31 (0x80000000), as R's NA_integer_"]
+            [UInt32, "uint32", $crate::codec::UInt32, 0, 4294967295, Sentinel, "none unless a sentinel is given"]
+            [Int64, "int64", $crate::codec::Int64, -9223372036854775807, 9223372036854775807, Builtin, "-2^63 (0x8000000000000000), as bit64's NA_integer64_"]
+            [Real32, "real32", $crate::codec::Real32, 0, 0, Builtin, "the quiet NaN 0x7FC007A2 (payload 1954, like R's NA); other NaNs stay NaN"]
+            [Real64, "real64", $crate::codec::Real64, 0, 0, Builtin, "R's NA_real_ (a NaN with payload 1954); other NaNs stay NaN"]
+            [Cplx, "cplx", $crate::codec::Cplx, 0, 0, Builtin, "both parts NA_real_, as R's NA_complex_"]
+            [Logi8, "logi8", $crate::codec::Logi8, 0, 1, Builtin, "0x80 (-128)"]
+            [Logi32, "logi32", $crate::codec::Logi32, 0, 1, Builtin, "-2^31 (0x80000000), as R's NA"]
         }
     };
 }
 
-/// Invokes `$m!(Variant, "name", bytes, RKind, min, max, NaRule, "NA on disk")` once per
+/// Invokes `$m!(Variant, "name", Codec, min, max, NaRule, "NA on disk")` once per
 /// row of [`scalar_table!`].
 #[macro_export]
 macro_rules! for_each_scalar {
@@ -112,7 +116,7 @@ macro_rules! for_each_scalar {
 }
 
 macro_rules! declare_kind {
-    (() $([$v:ident, $($rest:tt)*])*) => {
+    (() $([$v:ident, $name:expr, $codec:ty, $min:expr, $max:expr, $na:ident, $doc:expr])*) => {
         /// A scalar on-disk type: one per row of the table.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Kind { $($v),* }
@@ -121,42 +125,51 @@ macro_rules! declare_kind {
             /// Every kind, in table order.
             pub const ALL: &'static [Kind] = &[$(Kind::$v),*];
 
-            /// The kind's row of the table.
+            /// The kind's row of the table, with its codec's constants.
             pub fn info(self) -> KindInfo {
                 match self {
-                    $(Kind::$v => info_row!($v, $($rest)*),)*
+                    $(Kind::$v => KindInfo {
+                        kind: Kind::$v,
+                        name: $name,
+                        bytes: <$codec as Codec>::BYTES,
+                        rkind: <<$codec as Codec>::R as RVector>::KIND,
+                        verbatim: <$codec as Codec>::VERBATIM,
+                        min: $min,
+                        max: $max,
+                        na_rule: NaRule::$na,
+                        na_doc: $doc,
+                    },)*
+                }
+            }
+        }
+
+        impl DType {
+            /// Runs `op` with this type's codec and byte order.
+            pub fn dispatch<F: CodecOp>(&self, op: F) -> F::Output {
+                match (self.kind, self.endian) {
+                    $(
+                        (Kind::$v, Endian::Little) => op.run::<$codec, Le>(),
+                        (Kind::$v, Endian::Big) => op.run::<$codec, Be>(),
+                    )*
                 }
             }
         }
     };
 }
 
-/// Static facts about one scalar type, one row of the table.
+/// Static facts about one scalar type: its row of the table and its codec's constants.
 #[derive(Clone, Copy, Debug)]
 pub struct KindInfo {
     pub kind: Kind,
     pub name: &'static str,
     pub bytes: usize,
     pub rkind: RKind,
+    /// Whether the stored bytes, in native order, are R's own vector's.
+    pub verbatim: bool,
     pub min: i64,
     pub max: i64,
     pub na_rule: NaRule,
     pub na_doc: &'static str,
-}
-
-macro_rules! info_row {
-    ($v:ident, $name:expr, $bytes:expr, $rk:ident, $min:expr, $max:expr, $na:ident, $doc:expr) => {
-        KindInfo {
-            kind: Kind::$v,
-            name: $name,
-            bytes: $bytes,
-            rkind: RKind::$rk,
-            min: $min,
-            max: $max,
-            na_rule: NaRule::$na,
-            na_doc: $doc,
-        }
-    };
 }
 
 /// Every scalar type, in table order.
@@ -180,21 +193,6 @@ impl Kind {
         table().into_iter().find(|r| r.name == canonical).map(|r| r.kind)
     }
 
-    /// Whether values are integers R sees as numbers (raw bytes are not).
-    pub fn is_integer(self) -> bool {
-        match self {
-            Kind::Int8
-            | Kind::UInt8
-            | Kind::Int16
-            | Kind::UInt16
-            | Kind::Int24
-            | Kind::UInt24
-            | Kind::Int32
-            | Kind::UInt32
-            | Kind::Int64 => true,
-            Kind::UChar | Kind::Real32 | Kind::Real64 | Kind::Cplx | Kind::Logi8 | Kind::Logi32 => false,
-        }
-    }
 }
 
 /// A fully described element type: the table row plus the per-mapping choices.
@@ -255,23 +253,14 @@ impl DType {
 
     /// Human-readable range used in error messages.
     pub fn range_text(&self) -> String {
-        let i = self.info();
-        match self.kind {
-            Kind::Real32 => "finite values up to about 3.4e38 in magnitude".into(),
-            Kind::Logi8 | Kind::Logi32 => "TRUE, FALSE and NA".into(),
-            // Every double (and complex part) fits: no range to name.
-            Kind::Real64 | Kind::Cplx => "any double".into(),
-            Kind::UChar
-            | Kind::Int8
-            | Kind::UInt8
-            | Kind::Int16
-            | Kind::UInt16
-            | Kind::Int24
-            | Kind::UInt24
-            | Kind::Int32
-            | Kind::UInt32
-            | Kind::Int64 => format!("integers from {} to {}", i.min, i.max),
+        struct RangeText(KindInfo);
+        impl CodecOp for RangeText {
+            type Output = String;
+            fn run<C: Codec, O: Order>(self) -> String {
+                C::range_text(&self.0)
+            }
         }
+        self.dispatch(RangeText(self.info()))
     }
 }
 
@@ -296,8 +285,8 @@ mod tests {
     fn for_each_scalar_visits_every_row_in_table_order() {
         let mut seen = Vec::new();
         macro_rules! visit {
-            ($v:ident, $name:expr, $bytes:expr, $($rest:tt)*) => {
-                seen.push((Kind::$v, $name, $bytes));
+            ($v:ident, $name:expr, $codec:ty, $($rest:tt)*) => {
+                seen.push((Kind::$v, $name, <$codec as Codec>::BYTES));
             };
         }
         for_each_scalar!(visit);

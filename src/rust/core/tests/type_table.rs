@@ -8,8 +8,8 @@ use mmapcore::Kind;
 fn for_each_scalar_works_outside_the_core_crate() {
     let mut rows = Vec::new();
     macro_rules! collect {
-        ($v:ident, $name:expr, $bytes:expr, $($rest:tt)*) => {
-            rows.push((Kind::$v, $name, $bytes as usize));
+        ($v:ident, $name:expr, $codec:ty, $($rest:tt)*) => {
+            rows.push((Kind::$v, $name, <$codec as mmapcore::codec::Codec>::BYTES));
         };
     }
     mmapcore::for_each_scalar!(collect);

@@ -20,8 +20,8 @@
 //! threads (pure Rust, `std::thread::scope`) and the per-chunk answers are
 //! concatenated in order.
 //!
-//! Files: `op` (operators, the value), `dispatch` (scalar types: one arm per
-//! type, decoding through the codec's `Stored` representations), `predicate`
+//! Files: `op` (operators, the value), `dispatch` (scalar types: the codec of
+//! each type picks its kernel, decoding through its `Stored` representation), `predicate`
 //! (the value in the storage's domain), `scan` (the kernels), `hits` (the
 //! answer), `text` (`char(n)`, `cstring`) and `bits`; `tests` checks them all
 //! against an oracle.
@@ -37,7 +37,8 @@ mod text;
 mod tests;
 
 pub use bits::compare_bits;
-pub use dispatch::compare;
+pub use dispatch::{compare, Comparison};
+pub use scan::StoredInt;
 pub use hits::Hits;
 pub use op::{Op, Scalar};
 pub use text::{compare_char, compare_cstring};

@@ -14,7 +14,7 @@ pub(super) fn threads_for(bytes: usize, min_parallel: usize) -> usize {
 }
 
 /// A stored integer type.
-pub(super) trait Int: Copy + PartialEq + Send + Sync + 'static {
+pub trait StoredInt: Copy + PartialEq + Send + Sync + 'static {
     /// The unsigned type of the same width.
     type U: Copy + PartialOrd + Send + Sync;
     fn from_i128(v: i128) -> Self;
@@ -26,7 +26,7 @@ pub(super) trait Int: Copy + PartialEq + Send + Sync + 'static {
 
 macro_rules! impl_int {
     ($($t:ty => $u:ty),*) => {$(
-        impl Int for $t {
+        impl StoredInt for $t {
             type U = $u;
             fn from_i128(v: i128) -> Self {
                 // Callers pass values already clamped to the type's range.
@@ -47,7 +47,7 @@ pub(super) struct Ctx {
 
 impl Ctx {
     /// Integer elements in `set`, skipping the NA sentinel.
-    pub(super) fn ints<T: Int, const N: usize, D>(&self, bytes: &[u8], set: IntSet, sentinel: Option<i64>, decode: D) -> Hits
+    pub(super) fn ints<T: StoredInt, const N: usize, D>(&self, bytes: &[u8], set: IntSet, sentinel: Option<i64>, decode: D) -> Hits
     where
         D: Fn([u8; N]) -> T + Sync,
     {
@@ -70,7 +70,7 @@ impl Ctx {
     }
 
     /// Logical elements: 0 is FALSE, `na` is NA, anything else TRUE.
-    pub(super) fn logicals<T: Int, const N: usize, D>(&self, bytes: &[u8], m0: bool, m1: bool, na: T, decode: D) -> Hits
+    pub(super) fn logicals<T: StoredInt, const N: usize, D>(&self, bytes: &[u8], m0: bool, m1: bool, na: T, decode: D) -> Hits
     where
         D: Fn([u8; N]) -> T + Sync,
     {

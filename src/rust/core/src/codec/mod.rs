@@ -3,27 +3,18 @@
 //! Every function here works on plain slices: the caller supplies the mapped bytes
 //! and the R vector's memory, so this module is pure and testable without R.
 
-use crate::dtype::{DType, Endian, Kind, RKind};
+use crate::dtype::{DType, RKind};
 use crate::error::{MmError, Result};
 use crate::index::{Selection, NA_POS};
 
-/// R's `NA_integer_` (and the NA of logicals).
-pub const NA_INT: i32 = i32::MIN;
-/// R's `NA_real_`: a NaN whose low word is 1954.
-pub const NA_REAL_BITS: u64 = 0x7FF0_0000_0000_07A2;
-/// The real32 NA on disk: a quiet NaN carrying R's payload 1954.
-pub const REAL32_NA_BITS: u32 = 0x7FC0_07A2;
-const REAL32_NAN_BITS: u32 = 0x7FC0_0000;
-const LOGI8_NA: u8 = 0x80;
+mod scalar;
+mod stored;
 
-pub fn na_real() -> f64 {
-    f64::from_bits(NA_REAL_BITS)
-}
-
-/// R's `R_IsNA`: NA, as opposed to any other NaN.
-pub fn is_r_na(x: f64) -> bool {
-    x.is_nan() && (x.to_bits() & 0xFFFF_FFFF) == 1954
-}
+pub use scalar::{
+    is_r_na, na_real, Byte, Codec, CodecOp, Cplx, Elem, Int32, Int64, Logi32, Logi8, Num, RVector, Real32, Real64,
+    Refusal, SmallInt, UInt32, NA_INT, NA_REAL_BITS, REAL32_NA_BITS,
+};
+pub use stored::{Be, Le, Order, Stored};
 
 /// Destination of an extraction: the memory of a freshly allocated R vector.
 pub enum OutBuf<'a> {
@@ -69,28 +60,6 @@ impl OutBuf<'_> {
     }
 }
 
-// The buffer as the one R kind the caller's type extracts to, or `None`.
-impl<'a> OutBuf<'a> {
-    fn raw(self) -> Option<&'a mut [u8]> {
-        if let OutBuf::Raw(o) = self { Some(o) } else { None }
-    }
-    fn logicals(self) -> Option<&'a mut [i32]> {
-        if let OutBuf::Logical(o) = self { Some(o) } else { None }
-    }
-    fn integers(self) -> Option<&'a mut [i32]> {
-        if let OutBuf::Integer(o) = self { Some(o) } else { None }
-    }
-    fn doubles(self) -> Option<&'a mut [f64]> {
-        if let OutBuf::Double(o) = self { Some(o) } else { None }
-    }
-    fn complexes(self) -> Option<&'a mut [[f64; 2]]> {
-        if let OutBuf::Complex(o) = self { Some(o) } else { None }
-    }
-    fn int64s(self) -> Option<&'a mut [i64]> {
-        if let OutBuf::Int64(o) = self { Some(o) } else { None }
-    }
-}
-
 impl InBuf<'_> {
     pub fn len(&self) -> usize {
         match self {
@@ -132,153 +101,6 @@ impl InBuf<'_> {
             }
             InBuf::Complex(v) => Num::Cplx(v[k][0], v[k][1]),
         }
-    }
-}
-
-/// One replacement value, as R meant it.
-#[derive(Clone, Copy, Debug)]
-enum Num {
-    Na,
-    Int(i64),
-    Real(f64),
-    Cplx(f64, f64),
-}
-
-impl Num {
-    fn text(self) -> String {
-        match self {
-            Num::Na => "NA".into(),
-            Num::Int(v) => v.to_string(),
-            Num::Real(x) => r_number(x),
-            Num::Cplx(re, im) => format!("{re}{im:+}i"),
-        }
-    }
-}
-
-/// A double as R prints it in messages.
-fn r_number(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "Inf".into() } else { "-Inf".into() }
-    } else {
-        format!("{x}")
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Stored representations
-
-/// The fixed-width value a type stores, `N` bytes in either byte order: the
-/// one definition of how each width and signedness is laid out, used by
-/// extraction, replacement and comparison alike. The 24-bit types store an
-/// `i32` / `u32` in 3 bytes.
-pub trait Stored<const N: usize>: Copy + PartialEq + Send + Sync + 'static {
-    fn from_le(b: [u8; N]) -> Self;
-    fn from_be(b: [u8; N]) -> Self;
-    fn to_le(self) -> [u8; N];
-    fn to_be(self) -> [u8; N];
-}
-
-macro_rules! stored_primitive {
-    ($($t:ty: $n:literal),*) => {$(
-        impl Stored<$n> for $t {
-            #[inline(always)]
-            fn from_le(b: [u8; $n]) -> Self { <$t>::from_le_bytes(b) }
-            #[inline(always)]
-            fn from_be(b: [u8; $n]) -> Self { <$t>::from_be_bytes(b) }
-            #[inline(always)]
-            fn to_le(self) -> [u8; $n] { self.to_le_bytes() }
-            #[inline(always)]
-            fn to_be(self) -> [u8; $n] { self.to_be_bytes() }
-        }
-    )*};
-}
-stored_primitive!(u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, i64: 8, f64: 8);
-
-impl Stored<3> for i32 {
-    #[inline(always)]
-    fn from_le(b: [u8; 3]) -> Self {
-        // The arithmetic shift sign-extends bit 23.
-        i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8
-    }
-    #[inline(always)]
-    fn from_be(b: [u8; 3]) -> Self {
-        i32::from_be_bytes([b[0], b[1], b[2], 0]) >> 8
-    }
-    #[inline(always)]
-    fn to_le(self) -> [u8; 3] {
-        let [a, b, c, _] = self.to_le_bytes();
-        [a, b, c]
-    }
-    #[inline(always)]
-    fn to_be(self) -> [u8; 3] {
-        let [_, a, b, c] = self.to_be_bytes();
-        [a, b, c]
-    }
-}
-
-impl Stored<3> for u32 {
-    #[inline(always)]
-    fn from_le(b: [u8; 3]) -> Self {
-        u32::from_le_bytes([b[0], b[1], b[2], 0])
-    }
-    #[inline(always)]
-    fn from_be(b: [u8; 3]) -> Self {
-        u32::from_be_bytes([0, b[0], b[1], b[2]])
-    }
-    #[inline(always)]
-    fn to_le(self) -> [u8; 3] {
-        let [a, b, c, _] = self.to_le_bytes();
-        [a, b, c]
-    }
-    #[inline(always)]
-    fn to_be(self) -> [u8; 3] {
-        let [_, a, b, c] = self.to_be_bytes();
-        [a, b, c]
-    }
-}
-
-/// A byte order as a type, so that each decoding loop is compiled once per order.
-pub trait Order {
-    /// The value stored in the first `N` bytes of `b`.
-    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T;
-    /// Stores `v` in the first `N` bytes of `slot`.
-    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T);
-}
-
-/// Little-endian storage.
-pub struct Le;
-/// Big-endian storage.
-pub struct Be;
-
-/// The first `N` bytes of `b`; callers pass slices of exactly one element.
-#[inline(always)]
-fn head<const N: usize>(b: &[u8]) -> [u8; N] {
-    let mut a = [0u8; N];
-    a.copy_from_slice(&b[..N]);
-    a
-}
-
-impl Order for Le {
-    #[inline(always)]
-    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T {
-        T::from_le(head(b))
-    }
-    #[inline(always)]
-    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T) {
-        slot[..N].copy_from_slice(&v.to_le());
-    }
-}
-
-impl Order for Be {
-    #[inline(always)]
-    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T {
-        T::from_be(head(b))
-    }
-    #[inline(always)]
-    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T) {
-        slot[..N].copy_from_slice(&v.to_be());
     }
 }
 
@@ -386,21 +208,7 @@ fn copy_range(src: &[u8], dst: &mut [u8]) {
 
 /// Whether extraction of this type is a plain byte copy (stored bytes are R's own).
 pub fn is_verbatim(dtype: &DType) -> bool {
-    let r_layout = match dtype.kind {
-        Kind::UChar | Kind::Int32 | Kind::Int64 | Kind::Real64 | Kind::Cplx => true,
-        // Narrower, wider or differently coded than R's vector of the same kind.
-        Kind::Int8
-        | Kind::UInt8
-        | Kind::Int16
-        | Kind::UInt16
-        | Kind::Int24
-        | Kind::UInt24
-        | Kind::UInt32
-        | Kind::Real32
-        | Kind::Logi8
-        | Kind::Logi32 => false,
-    };
-    r_layout && dtype.endian.is_native()
+    dtype.info().verbatim && dtype.endian.is_native()
 }
 
 fn out_bytes<'a>(out: &'a mut OutBuf<'_>) -> &'a mut [u8] {
@@ -442,58 +250,27 @@ pub fn extract_at(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, mut
         copy_range(&bytes[from..from + *len as usize * size], out_bytes(&mut out));
         return Ok(());
     }
-    match dtype.endian {
-        Endian::Little => extract_in::<Le>(dtype, g, bytes, sel, out),
-        Endian::Big => extract_in::<Be>(dtype, g, bytes, sel, out),
-    }
+    dtype.dispatch(Extract { g, bytes, sel, out, sentinel: dtype.sentinel })
 }
 
-fn extract_in<O: Order>(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) -> Result<()> {
-    let sentinel = dtype.sentinel;
-    // Small integers become R integers; a sentinel value reads as NA.
-    let int = |v: i64| if Some(v) == sentinel { NA_INT } else { v as i32 };
-    let na = na_real();
-    // `extract_at` checked the output kind against the type's row.
-    let wrong = || MmError::Internal(format!("{} does not extract to {:?}", dtype.name(), dtype.info().rkind));
-    macro_rules! small_int {
-        ($t:ty, $n:literal) => {
-            gather(bytes, g, sel, out.integers().ok_or_else(wrong)?, NA_INT, |b| int(O::get::<$t, $n>(b) as i64))
-        };
+/// Extraction, run with the type's codec and byte order.
+struct Extract<'a, 'o> {
+    g: Geometry,
+    bytes: &'a [u8],
+    sel: &'a Selection,
+    out: OutBuf<'o>,
+    sentinel: Option<i64>,
+}
+
+impl CodecOp for Extract<'_, '_> {
+    type Output = Result<()>;
+    fn run<C: Codec, O: Order>(self) -> Result<()> {
+        // `extract_at` checked the output kind against the type's row.
+        let out = C::R::slice(self.out).ok_or_else(|| MmError::Internal("output buffer of the wrong R kind".into()))?;
+        let sentinel = self.sentinel;
+        gather(self.bytes, self.g, self.sel, out, C::R::na(), |b| C::decode::<O>(b, sentinel));
+        Ok(())
     }
-    match dtype.kind {
-        Kind::UChar => gather(bytes, g, sel, out.raw().ok_or_else(wrong)?, 0, |b| O::get::<u8, 1>(b)),
-        Kind::Int8 => small_int!(i8, 1),
-        Kind::UInt8 => small_int!(u8, 1),
-        Kind::Int16 => small_int!(i16, 2),
-        Kind::UInt16 => small_int!(u16, 2),
-        Kind::Int24 => small_int!(i32, 3),
-        Kind::UInt24 => small_int!(u32, 3),
-        Kind::Int32 => gather(bytes, g, sel, out.integers().ok_or_else(wrong)?, NA_INT, |b| O::get::<i32, 4>(b)),
-        Kind::UInt32 => gather(bytes, g, sel, out.doubles().ok_or_else(wrong)?, na, |b| {
-            let v = O::get::<u32, 4>(b) as i64;
-            if Some(v) == sentinel { na } else { v as f64 }
-        }),
-        Kind::Int64 => gather(bytes, g, sel, out.int64s().ok_or_else(wrong)?, i64::MIN, |b| O::get::<i64, 8>(b)),
-        Kind::Real32 => gather(bytes, g, sel, out.doubles().ok_or_else(wrong)?, na, |b| {
-            let bits = O::get::<u32, 4>(b);
-            if bits == REAL32_NA_BITS { na } else { f32::from_bits(bits) as f64 }
-        }),
-        Kind::Real64 => gather(bytes, g, sel, out.doubles().ok_or_else(wrong)?, na, |b| O::get::<f64, 8>(b)),
-        Kind::Cplx => gather(bytes, g, sel, out.complexes().ok_or_else(wrong)?, [na, na], |b| {
-            [O::get::<f64, 8>(&b[..8]), O::get::<f64, 8>(&b[8..])]
-        }),
-        Kind::Logi8 => gather(bytes, g, sel, out.logicals().ok_or_else(wrong)?, NA_INT, |b| match O::get::<u8, 1>(b) {
-            0 => 0,
-            LOGI8_NA => NA_INT,
-            _ => 1,
-        }),
-        Kind::Logi32 => gather(bytes, g, sel, out.logicals().ok_or_else(wrong)?, NA_INT, |b| match O::get::<i32, 4>(b) {
-            0 => 0,
-            NA_INT => NA_INT,
-            _ => 1,
-        }),
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -567,10 +344,7 @@ pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_
 pub fn encode(dtype: &DType, sel: &Selection, value: InBuf<'_>) -> Result<Vec<u8>> {
     let used = values_used(sel.len() as usize, value.len())?;
     let mut encoded = vec![0u8; used * dtype.bytes()];
-    match dtype.endian {
-        Endian::Little => encode_all::<Le>(dtype, value, sel, &mut encoded)?,
-        Endian::Big => encode_all::<Be>(dtype, value, sel, &mut encoded)?,
-    }
+    dtype.dispatch(EncodeAll { dtype, value, sel, encoded: &mut encoded })?;
     Ok(encoded)
 }
 
@@ -647,22 +421,41 @@ fn scatter_fixed<const W: usize>(bytes: &mut [u8], positions: &[u64], encoded: &
     }
 }
 
-fn encode_all<O: Order>(dtype: &DType, value: InBuf<'_>, sel: &Selection, encoded: &mut [u8]) -> Result<()> {
-    let size = dtype.bytes();
-    for (k, slot) in encoded.chunks_exact_mut(size).enumerate() {
-        if let Err(refusal) = encode_one::<O>(dtype, value.at(k), slot) {
-            return Err(refusal.into_error(dtype, sel.get(k as u64) + 1));
-        }
-    }
-    Ok(())
+/// Encoding of the values a replacement uses, run with the type's codec and byte order.
+struct EncodeAll<'a, 'v> {
+    dtype: &'a DType,
+    value: InBuf<'v>,
+    sel: &'a Selection,
+    encoded: &'a mut [u8],
 }
 
-/// Why one value could not be stored; the caller adds where it was headed.
-enum Refusal {
-    Range(Num),
-    NoNa,
-    Sentinel(Num),
-    Type(&'static str),
+impl CodecOp for EncodeAll<'_, '_> {
+    type Output = Result<()>;
+    fn run<C: Codec, O: Order>(self) -> Result<()> {
+        for (k, slot) in self.encoded.chunks_exact_mut(C::BYTES).enumerate() {
+            if let Err(refusal) = C::encode::<O>(self.dtype, self.value.at(k), slot) {
+                return Err(refusal.into_error(self.dtype, self.sel.get(k as u64) + 1));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Encodes one value into `slot`, as `dtype` stores it; the error says why
+/// the value cannot be stored, without a position (the caller names it).
+pub fn encode_value(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), String> {
+    struct EncodeOne<'a, 's> {
+        dtype: &'a DType,
+        v: Num,
+        slot: &'s mut [u8],
+    }
+    impl CodecOp for EncodeOne<'_, '_> {
+        type Output = std::result::Result<(), Refusal>;
+        fn run<C: Codec, O: Order>(self) -> Self::Output {
+            C::encode::<O>(self.dtype, self.v, self.slot)
+        }
+    }
+    dtype.dispatch(EncodeOne { dtype, v, slot }).map_err(|refusal| refusal.reason(dtype))
 }
 
 impl Refusal {
@@ -675,117 +468,15 @@ impl Refusal {
             Refusal::Type(what) => MmError::Type(format!("cannot write {what} values to a {name} mapping")),
         }
     }
-}
 
-/// The integer a value stands for: R's `as.integer()` truncation toward zero.
-/// `Ok(None)` is NA (NaN counts as NA, as in `as.integer(NaN)`).
-fn integral(v: Num, min: i64, max: i64) -> std::result::Result<Option<i64>, Refusal> {
-    match v {
-        Num::Na => Ok(None),
-        Num::Int(i) if i >= min && i <= max => Ok(Some(i)),
-        Num::Int(_) => Err(Refusal::Range(v)),
-        Num::Real(x) if x.is_nan() => Ok(None),
-        Num::Real(x) => {
-            // Through i128, which holds every integral double below 2^127 exactly:
-            // comparing as doubles would round max (2^63 - 1) up to 2^63.
-            let t = x.trunc() as i128;
-            if t >= min as i128 && t <= max as i128 {
-                Ok(Some(t as i64))
-            } else {
-                Err(Refusal::Range(v))
-            }
+    fn reason(self, dtype: &DType) -> String {
+        let name = dtype.name();
+        match self {
+            Refusal::Range(v) => format!("{} is outside the range of {name} ({})", v.text(), dtype.range_text()),
+            Refusal::NoNa => format!("{name} has no NA"),
+            Refusal::Sentinel(v) => format!("{} is the NA sentinel of this {name}", v.text()),
+            Refusal::Type(what) => format!("cannot store {what} values as {name}"),
         }
-        Num::Cplx(..) => Err(Refusal::Type("complex")),
-    }
-}
-
-fn encode_one<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-    match dtype.kind {
-        Kind::Real64 => O::put::<f64, 8>(slot, as_real(v)?),
-        Kind::Real32 => {
-            let bits = match v {
-                Num::Na => REAL32_NA_BITS,
-                _ => {
-                    let x = as_real(v)?;
-                    if x.is_nan() {
-                        REAL32_NAN_BITS
-                    } else if x.is_finite() && x.abs() > f32::MAX as f64 {
-                        return Err(Refusal::Range(v));
-                    } else {
-                        (x as f32).to_bits()
-                    }
-                }
-            };
-            O::put::<u32, 4>(slot, bits);
-        }
-        Kind::Cplx => {
-            let (re, im) = match v {
-                Num::Na => (na_real(), na_real()),
-                Num::Cplx(re, im) => (re, im),
-                other => (as_real(other)?, 0.0),
-            };
-            O::put::<f64, 8>(&mut slot[..8], re);
-            O::put::<f64, 8>(&mut slot[8..], im);
-        }
-        Kind::Logi8 => O::put::<u8, 1>(slot, logical(v)?.map_or(LOGI8_NA, u8::from)),
-        Kind::Logi32 => O::put::<i32, 4>(slot, logical(v)?.map_or(NA_INT, i32::from)),
-        // The casts keep the low bytes of a value already checked against the
-        // type's range (or its NA pattern).
-        Kind::UChar => O::put::<u8, 1>(slot, stored_int(dtype, v)? as u8),
-        Kind::Int8 => O::put::<i8, 1>(slot, stored_int(dtype, v)? as i8),
-        Kind::UInt8 => O::put::<u8, 1>(slot, stored_int(dtype, v)? as u8),
-        Kind::Int16 => O::put::<i16, 2>(slot, stored_int(dtype, v)? as i16),
-        Kind::UInt16 => O::put::<u16, 2>(slot, stored_int(dtype, v)? as u16),
-        Kind::Int24 => O::put::<i32, 3>(slot, stored_int(dtype, v)? as i32),
-        Kind::UInt24 => O::put::<u32, 3>(slot, stored_int(dtype, v)? as u32),
-        Kind::Int32 => O::put::<i32, 4>(slot, stored_int(dtype, v)? as i32),
-        Kind::UInt32 => O::put::<u32, 4>(slot, stored_int(dtype, v)? as u32),
-        Kind::Int64 => O::put::<i64, 8>(slot, stored_int(dtype, v)?),
-    }
-    Ok(())
-}
-
-/// The integer an integer (or raw) type stores for `v`: the value itself, or
-/// for NA the sentinel or the type's own NA pattern.
-fn stored_int(dtype: &DType, v: Num) -> std::result::Result<i64, Refusal> {
-    let info = dtype.info();
-    match integral(v, info.min, info.max)? {
-        Some(i) if Some(i) == dtype.sentinel => Err(Refusal::Sentinel(v)),
-        Some(i) => Ok(i),
-        None => dtype.sentinel.or(builtin_int_na(dtype.kind)).ok_or(Refusal::NoNa),
-    }
-}
-
-/// The NA pattern an integer type has of its own (outside its `min..=max`).
-fn builtin_int_na(kind: Kind) -> Option<i64> {
-    match kind {
-        Kind::Int32 => Some(NA_INT as i64),
-        Kind::Int64 => Some(i64::MIN),
-        Kind::UChar | Kind::Int8 | Kind::UInt8 | Kind::Int16 | Kind::UInt16 | Kind::Int24 | Kind::UInt24 | Kind::UInt32 => {
-            None
-        }
-        // Not integers: their NA is written by their own arm of `encode_one`.
-        Kind::Real32 | Kind::Real64 | Kind::Cplx | Kind::Logi8 | Kind::Logi32 => None,
-    }
-}
-
-/// A value as a logical: `None` is NA (NaN counts as NA, as in `as.logical(NaN)`).
-fn logical(v: Num) -> std::result::Result<Option<bool>, Refusal> {
-    match v {
-        Num::Na => Ok(None),
-        Num::Int(i) => Ok(Some(i != 0)),
-        Num::Real(x) if x.is_nan() => Ok(None),
-        Num::Real(x) => Ok(Some(x != 0.0)),
-        Num::Cplx(..) => Err(Refusal::Type("complex")),
-    }
-}
-
-fn as_real(v: Num) -> std::result::Result<f64, Refusal> {
-    match v {
-        Num::Na => Ok(na_real()),
-        Num::Int(i) => Ok(i as f64),
-        Num::Real(x) => Ok(x),
-        Num::Cplx(..) => Err(Refusal::Type("complex")),
     }
 }
 
@@ -809,6 +500,7 @@ pub fn int64_to_double(values: &mut [f64]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dtype::{Endian, Kind};
     use byteorder::{BigEndian, ByteOrder, LittleEndian};
 
     #[test]
