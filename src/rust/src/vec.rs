@@ -6,7 +6,9 @@ use extendr_api::prelude::*;
 use extendr_api::Robj;
 
 use mmapcore::map::{Advice, MapOptions, Mapping, Replacement};
-use mmapcore::vector::View;
+use mmapcore::column::Column;
+use mmapcore::layout::Layout;
+use mmapcore::summary;
 use mmapcore::MmError;
 
 use crate::conv::{dtype, finish, index_arg, open_retrying_after_gc, whole};
@@ -228,8 +230,8 @@ fn mm_int64_to_double_(x: Robj) -> Robj {
 fn mm_summary_(h: Robj, spec: Robj) -> Robj {
     let summary = (|| {
         let m = handle::mapping(&h)?;
-        let t = dtype(&spec)?;
-        View::new(&m, &t).summarise()
+        let col = Column::whole(&Layout::Scalar(dtype(&spec)?), m.len(), None)?;
+        summary::describe(&col, m.bytes()?)
     })();
     finish(summary.and_then(|s| {
         let na = mmapcore::codec::na_real();

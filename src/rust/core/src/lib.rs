@@ -13,7 +13,6 @@ pub mod index;
 pub use dtype::{DType, Endian, Kind, RKind};
 pub use error::{MmError, Result};
 pub mod map;
-pub mod vector;
 pub mod layout;
 pub mod spec;
 pub mod strings;

@@ -179,6 +179,84 @@ fn any_na(col: &Column, bytes: &[u8]) -> Result<bool> {
 }
 
 // ---------------------------------------------------------------------------
+// summary(m)
+
+/// What `summary()` of a numeric mapping shows: the min, mean and max of the
+/// non-missing values, and how many are missing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Description {
+    pub count: u64,
+    pub na: u64,
+    pub min: f64,
+    pub max: f64,
+    sum: f64,
+    /// Neumaier's compensation for `sum` (never plain left-to-right doubles).
+    compensation: f64,
+}
+
+impl Description {
+    fn new() -> Self {
+        Description { count: 0, na: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, sum: 0.0, compensation: 0.0 }
+    }
+
+    fn add(&mut self, v: Option<f64>) {
+        match v {
+            None => self.na += 1,
+            Some(x) => {
+                self.count += 1;
+                self.min = self.min.min(x);
+                self.max = self.max.max(x);
+                self.add_to_sum(x);
+            }
+        }
+    }
+
+    fn add_to_sum(&mut self, x: f64) {
+        let t = self.sum + x;
+        if t.is_finite() {
+            self.compensation += if self.sum.abs() >= x.abs() { (self.sum - t) + x } else { (x - t) + self.sum };
+        }
+        self.sum = t;
+    }
+
+    fn merge(mut self, other: Description) -> Description {
+        self.count += other.count;
+        self.na += other.na;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.add_to_sum(other.sum);
+        self.compensation += other.compensation;
+        self
+    }
+
+    /// NaN when there is no value.
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { (self.sum + self.compensation) / self.count as f64 }
+    }
+}
+
+/// The [`Description`] of a numeric column, in one parallel pass.
+pub fn describe(col: &Column, bytes: &[u8]) -> Result<Description> {
+    match col.rkind() {
+        Some(RKind::Raw | RKind::Logical | RKind::Integer | RKind::Double | RKind::Integer64) => {}
+        Some(RKind::Complex) => return Err(MmError::Type("summary() is not defined for complex mappings".into())),
+        None => return Err(MmError::Internal("strings have no numeric description".into())),
+    }
+    let parts = fold(col, bytes, Description::new, |d, block| {
+        match block {
+            Block::Raw(v) => v.iter().for_each(|&x| d.add(Some(f64::from(x)))),
+            Block::Int(v) => v.iter().for_each(|&x| d.add((x != NA_INT).then_some(f64::from(x)))),
+            Block::Dbl(v) => v.iter().for_each(|&x| d.add((!is_r_na(x)).then_some(x))),
+            Block::I64(v) => v.iter().for_each(|&x| d.add((x != i64::MIN).then_some(x as f64))),
+            // Refused above: complex columns have no order.
+            Block::Cplx(_) => {}
+        }
+        true
+    })?;
+    Ok(parts.into_iter().fold(Description::new(), Description::merge))
+}
+
+// ---------------------------------------------------------------------------
 // Integers and logicals
 
 /// Runs `$body` compiled for AVX2 when the CPU has it (the default x86-64
@@ -1124,5 +1202,40 @@ mod tests {
             let exact = t as f64 / n as f64;
             assert!((long_double_div(t, n) - exact).abs() <= exact.abs() * 2.3e-16);
         }
+    }
+
+    #[test]
+    fn describe_matches_a_plain_pass_in_parallel_and_alone() {
+        // Large enough for several threads; NAs and a NaN spread through it.
+        let n = 300_001usize;
+        let v: Vec<f64> = (0..n)
+            .map(|k| match k % 9973 {
+                0 => na_real(),
+                17 => f64::NAN,
+                _ => ((k * 7919) % 10007) as f64 - 5000.25,
+            })
+            .collect();
+        let bytes = dbls(&v);
+        let d = describe(&col_of("real64", &bytes), &bytes).unwrap();
+        let values: Vec<f64> = v.iter().copied().filter(|x| !is_r_na(*x)).collect();
+        assert_eq!(d.na as usize, n - values.len());
+        assert_eq!(d.count as usize, values.len());
+        assert_eq!(d.min, values.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(d.max, values.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        assert!(d.mean().is_nan(), "a NaN value makes the mean NaN, as in R");
+
+        let ints_v: Vec<i32> = (0..n as i32).map(|k| if k % 1000 == 3 { NA_INT } else { k % 777 - 300 }).collect();
+        let bytes = ints(&ints_v);
+        let d = describe(&col_of("int32", &bytes), &bytes).unwrap();
+        let present: Vec<f64> = ints_v.iter().filter(|&&x| x != NA_INT).map(|&x| f64::from(x)).collect();
+        assert_eq!(d.na as usize, n - present.len());
+        assert_eq!((d.min, d.max), (-300.0, 476.0));
+        let exact = present.iter().map(|&x| x as i64).sum::<i64>() as f64 / present.len() as f64;
+        assert!((d.mean() - exact).abs() <= 1e-12 * exact.abs().max(1.0));
+
+        let empty = describe(&col_of("int16", &[]), &[]).unwrap();
+        assert_eq!((empty.count, empty.na), (0, 0));
+        assert!(empty.mean().is_nan());
+        assert!(describe(&col_of("cplx", &[0; 16]), &[0; 16]).is_err());
     }
 }

@@ -4,7 +4,8 @@
 //! [`LayoutView`], so a new layout is a compile error here and nowhere else.
 
 use crate::bits;
-use crate::codec::{Geometry, InBuf, OutBuf, ReplaceReport};
+use crate::codec::{self, Geometry, InBuf, OutBuf, ReplaceReport};
+use crate::dtype::DType;
 use crate::compare::{self, Hits, Op, Scalar};
 use crate::dtype::RKind;
 use crate::error::{MmError, Result};
@@ -13,7 +14,6 @@ use crate::layout::{Layout, Record};
 use crate::map::Mapping;
 use crate::record::FieldValue;
 use crate::strings::{self, CIndex};
-use crate::vector::{check_dim, View};
 
 /// A mapping seen through its layout. A cstring mapping needs its offset table.
 pub struct LayoutView<'a> {
@@ -135,6 +135,12 @@ impl<'a> LayoutView<'a> {
         index::resolve_matrix_assign(i, j, nrow, ncol, n)
     }
 
+    /// The whole elements of a scalar mapping (without trailing bytes).
+    fn elements(&self, d: &DType) -> Result<&'a [u8]> {
+        let used = self.len()? as usize * d.bytes();
+        Ok(&self.map.bytes()?[..used])
+    }
+
     /// The record layout of a struct mapping.
     pub fn record(&self) -> Result<&'a Record> {
         match self.layout {
@@ -153,7 +159,7 @@ impl<'a> LayoutView<'a> {
     /// Decodes the selected elements of a scalar or bits mapping into `out`.
     pub fn extract(&self, sel: &Selection, out: OutBuf<'_>) -> Result<()> {
         match (self.layout, out) {
-            (Layout::Scalar(d), out) => View::new(self.map, d).extract(sel, out),
+            (Layout::Scalar(d), out) => codec::extract(d, self.elements(d)?, sel, out),
             (Layout::Bits(endian), OutBuf::Logical(o)) => {
                 bits::extract(*endian, self.map.bytes()?, sel, o);
                 Ok(())
@@ -200,7 +206,11 @@ impl<'a> LayoutView<'a> {
     pub fn replace(&self, sel: &Selection, values: Values<'_>) -> Result<ReplaceReport> {
         let wrong = |what: &str| MmError::Type(format!("a {} mapping takes {what}", self.layout.name()));
         match (self.layout, values) {
-            (Layout::Scalar(d), Values::Numbers(v)) => View::new(self.map, d).replace(sel, v),
+            (Layout::Scalar(_), Values::Numbers(_)) if sel.is_empty() => Ok(ReplaceReport::default()),
+            (Layout::Scalar(d), Values::Numbers(v)) => {
+                let used = self.len()? as usize * d.bytes();
+                codec::replace(d, &mut self.map.bytes_mut()?[..used], sel, v)
+            }
             (Layout::Bits(endian), Values::Numbers(v)) => bits::replace(*endian, self.map.bytes_mut()?, sel, v),
             (Layout::Char(c), Values::Strings(v)) => {
                 let used = self.len()? as usize * c.bytes();
@@ -217,7 +227,7 @@ impl<'a> LayoutView<'a> {
     /// The positions of the elements with `element <op> value`.
     pub fn compare(&self, op: Op, value: &Scalar) -> Result<Hits> {
         match self.layout {
-            Layout::Scalar(d) => View::new(self.map, d).compare(op, value),
+            Layout::Scalar(d) => compare::compare(d, self.elements(d)?, op, value),
             Layout::Char(c) => compare::compare_char(c, self.map.bytes()?, op, value),
             Layout::CString => compare::compare_cstring(self.cindex()?, self.map.bytes()?, op, value),
             Layout::Bits(endian) => compare::compare_bits(*endian, self.map.bytes()?, self.len()?, op, value),
@@ -229,10 +239,21 @@ impl<'a> LayoutView<'a> {
     }
 }
 
+/// `dim(m) <- c(nrow, ncol)` must describe exactly the mapping's elements.
+pub fn check_dim(nrow: u64, ncol: u64, len: u64) -> Result<()> {
+    if nrow.checked_mul(ncol) != Some(len) {
+        return Err(MmError::Layout(format!(
+            "dims [product {}] do not match the length of the mapping ({len})",
+            nrow as u128 * ncol as u128
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::{DType, Endian};
+    use crate::dtype::Endian;
     use crate::layout::CharType;
     use crate::map::MapOptions;
     use std::io::Write;

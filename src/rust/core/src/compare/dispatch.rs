@@ -9,16 +9,6 @@ use super::scan::{Ctx, StoredInt};
 use crate::codec::{Codec, CodecOp, Order, Stored};
 use crate::dtype::{DType, RKind};
 use crate::error::{MmError, Result};
-use crate::vector::View;
-
-impl View<'_> {
-    /// The positions of the elements with `element <op> value`.
-    pub fn compare(&self, op: Op, value: &Scalar) -> Result<Hits> {
-        let bytes = self.map.bytes()?;
-        let used = self.len() as usize * self.dtype.bytes();
-        compare(self.dtype, &bytes[..used], op, value)
-    }
-}
 
 /// Bytes past which a comparison is split across threads.
 pub(super) const PARALLEL_MIN_BYTES: usize = 1 << 22;
