@@ -100,8 +100,8 @@ macro_rules! scalar_table {
             [Real32, "real32", $crate::codec::Real32, 0, 0, Builtin, "the quiet NaN 0x7FC007A2 (payload 1954, like R's NA); other NaNs stay NaN"]
             [Real64, "real64", $crate::codec::Real64, 0, 0, Builtin, "R's NA_real_ (a NaN with payload 1954); other NaNs stay NaN"]
             [Cplx, "cplx", $crate::codec::Cplx, 0, 0, Builtin, "both parts NA_real_, as R's NA_complex_"]
-            [Logi8, "logi8", $crate::codec::Logi8, 0, 1, Builtin, "0x80 (-128)"]
-            [Logi32, "logi32", $crate::codec::Logi32, 0, 1, Builtin, "-2^31 (0x80000000), as R's NA"]
+            [Logi8, "logi8", $crate::codec::Logical<u8, 1>, 0, 1, Builtin, "0x80 (-128)"]
+            [Logi32, "logi32", $crate::codec::Logical<i32, 4>, 0, 1, Builtin, "-2^31 (0x80000000), as R's NA"]
         }
     };
 }

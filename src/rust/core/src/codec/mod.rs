@@ -11,7 +11,7 @@ mod scalar;
 mod stored;
 
 pub use scalar::{
-    is_r_na, na_real, Byte, Codec, CodecOp, Cplx, Elem, Int32, Int64, Logi32, Logi8, Num, RVector, Real32, Real64,
+    is_r_na, na_real, Byte, Codec, CodecOp, Cplx, Elem, Int32, Int64, Logical, LogicalNa, Num, RVector, Real32, Real64,
     Refusal, SmallInt, UInt32, NA_INT, NA_REAL_BITS, REAL32_NA_BITS,
 };
 pub use stored::{Be, Le, Order, Stored};

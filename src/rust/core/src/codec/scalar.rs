@@ -19,7 +19,6 @@ pub const NA_REAL_BITS: u64 = 0x7FF0_0000_0000_07A2;
 /// The real32 NA on disk: a quiet NaN carrying R's payload 1954.
 pub const REAL32_NA_BITS: u32 = 0x7FC0_07A2;
 const REAL32_NAN_BITS: u32 = 0x7FC0_0000;
-const LOGI8_NA: u8 = 0x80;
 
 pub fn na_real() -> f64 {
     f64::from_bits(NA_REAL_BITS)
@@ -357,58 +356,51 @@ impl Codec for Cplx {
 // ---------------------------------------------------------------------------
 // Logical codecs
 
-/// `logi8`: one byte, 0 FALSE, 0x80 NA, anything else TRUE.
-pub struct Logi8;
-
-impl Codec for Logi8 {
-    type R = LogicalVector;
-    const BYTES: usize = 1;
-    const VERBATIM: bool = false;
-
-    fn range_text(_: &KindInfo) -> String {
-        "TRUE, FALSE and NA".into()
-    }
-    fn decode<O: Order>(b: &[u8], _: Option<i64>) -> i32 {
-        match O::get::<u8, 1>(b) {
-            0 => 0,
-            LOGI8_NA => NA_INT,
-            _ => 1,
-        }
-    }
-    fn encode<O: Order>(_: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-        O::put::<u8, 1>(slot, logical(v)?.map_or(LOGI8_NA, u8::from));
-        Ok(())
-    }
-    fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
-        c.logicals::<u8, 1, O>(LOGI8_NA)
-    }
+/// A stored logical's NA pattern.
+pub trait LogicalNa: Copy {
+    const NA: Self;
 }
 
-/// `logi32`: R's logical layout, but any nonzero value other than NA is TRUE.
-pub struct Logi32;
+impl LogicalNa for u8 {
+    const NA: u8 = 0x80;
+}
 
-impl Codec for Logi32 {
+impl LogicalNa for i32 {
+    const NA: i32 = NA_INT;
+}
+
+/// A logical stored in `N` bytes (`logi8`, `logi32`): 0 is FALSE, the NA
+/// pattern NA, anything else TRUE. Never verbatim: R's logicals are 0, 1 or
+/// NA, so other stored values must be normalised.
+pub struct Logical<T, const N: usize>(PhantomData<T>);
+
+impl<T, const N: usize> Codec for Logical<T, N>
+where
+    T: Stored<N> + StoredInt + LogicalNa,
+{
     type R = LogicalVector;
-    const BYTES: usize = 4;
-    // R's logicals are 0, 1 or NA: other stored values must be normalised.
+    const BYTES: usize = N;
     const VERBATIM: bool = false;
 
     fn range_text(_: &KindInfo) -> String {
         "TRUE, FALSE and NA".into()
     }
     fn decode<O: Order>(b: &[u8], _: Option<i64>) -> i32 {
-        match O::get::<i32, 4>(b) {
-            0 => 0,
-            NA_INT => NA_INT,
-            _ => 1,
+        let v = O::get::<T, N>(b);
+        if v == T::from_i128(0) {
+            0
+        } else if v == T::NA {
+            NA_INT
+        } else {
+            1
         }
     }
     fn encode<O: Order>(_: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-        O::put::<i32, 4>(slot, logical(v)?.map_or(NA_INT, i32::from));
+        O::put::<T, N>(slot, logical(v)?.map_or(T::NA, |b| T::from_i128(i128::from(b))));
         Ok(())
     }
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
-        c.logicals::<i32, 4, O>(NA_INT)
+        c.logicals::<T, N, O>(T::NA)
     }
 }
 

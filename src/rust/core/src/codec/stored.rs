@@ -28,57 +28,52 @@ macro_rules! stored_primitive {
 }
 stored_primitive!(u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, i64: 8, f64: 8);
 
-impl Stored<3> for i32 {
-    #[inline(always)]
-    fn from_le(b: [u8; 3]) -> Self {
-        // The arithmetic shift sign-extends bit 23.
-        i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8
-    }
-    #[inline(always)]
-    fn from_be(b: [u8; 3]) -> Self {
-        i32::from_be_bytes([b[0], b[1], b[2], 0]) >> 8
-    }
-    #[inline(always)]
-    fn to_le(self) -> [u8; 3] {
-        let [a, b, c, _] = self.to_le_bytes();
-        [a, b, c]
-    }
-    #[inline(always)]
-    fn to_be(self) -> [u8; 3] {
-        let [_, a, b, c] = self.to_be_bytes();
-        [a, b, c]
-    }
+// The 24-bit types store an i32 / u32 in 3 bytes. Reading puts the bytes
+// in the top three of a word and shifts right by 8, which sign-extends bit 23
+// for i32 and zero-fills for u32.
+macro_rules! stored_24 {
+    ($($t:ty),*) => {$(
+        impl Stored<3> for $t {
+            #[inline(always)]
+            fn from_le(b: [u8; 3]) -> Self {
+                <$t>::from_le_bytes([0, b[0], b[1], b[2]]) >> 8
+            }
+            #[inline(always)]
+            fn from_be(b: [u8; 3]) -> Self {
+                <$t>::from_be_bytes([b[0], b[1], b[2], 0]) >> 8
+            }
+            #[inline(always)]
+            fn to_le(self) -> [u8; 3] {
+                let [a, b, c, _] = self.to_le_bytes();
+                [a, b, c]
+            }
+            #[inline(always)]
+            fn to_be(self) -> [u8; 3] {
+                let [_, a, b, c] = self.to_be_bytes();
+                [a, b, c]
+            }
+        }
+    )*};
 }
-
-impl Stored<3> for u32 {
-    #[inline(always)]
-    fn from_le(b: [u8; 3]) -> Self {
-        u32::from_le_bytes([b[0], b[1], b[2], 0])
-    }
-    #[inline(always)]
-    fn from_be(b: [u8; 3]) -> Self {
-        u32::from_be_bytes([0, b[0], b[1], b[2]])
-    }
-    #[inline(always)]
-    fn to_le(self) -> [u8; 3] {
-        let [a, b, c, _] = self.to_le_bytes();
-        [a, b, c]
-    }
-    #[inline(always)]
-    fn to_be(self) -> [u8; 3] {
-        let [_, a, b, c] = self.to_be_bytes();
-        [a, b, c]
-    }
-}
+stored_24!(i32, u32);
 
 /// A byte order as a type, so that each decoding loop is compiled once per order.
 pub trait Order {
-    /// The value stored in the first `N` bytes of `b`.
-    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T;
-    /// Stores `v` in the first `N` bytes of `slot`.
-    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T);
     /// The value stored in `b`, for kernels that already hold whole elements.
     fn from_array<T: Stored<N>, const N: usize>(b: [u8; N]) -> T;
+    /// The bytes that store `v`.
+    fn to_array<T: Stored<N>, const N: usize>(v: T) -> [u8; N];
+
+    /// The value stored in the first `N` bytes of `b`.
+    #[inline(always)]
+    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T {
+        Self::from_array(head(b))
+    }
+    /// Stores `v` in the first `N` bytes of `slot`.
+    #[inline(always)]
+    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T) {
+        slot[..N].copy_from_slice(&Self::to_array(v));
+    }
 }
 
 /// Little-endian storage.
@@ -94,33 +89,19 @@ fn head<const N: usize>(b: &[u8]) -> [u8; N] {
     a
 }
 
-impl Order for Le {
-    #[inline(always)]
-    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T {
-        T::from_le(head(b))
-    }
-    #[inline(always)]
-    fn from_array<T: Stored<N>, const N: usize>(b: [u8; N]) -> T {
-        T::from_le(b)
-    }
-    #[inline(always)]
-    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T) {
-        slot[..N].copy_from_slice(&v.to_le());
-    }
+macro_rules! order {
+    ($order:ident, $from:ident, $to:ident) => {
+        impl Order for $order {
+            #[inline(always)]
+            fn from_array<T: Stored<N>, const N: usize>(b: [u8; N]) -> T {
+                T::$from(b)
+            }
+            #[inline(always)]
+            fn to_array<T: Stored<N>, const N: usize>(v: T) -> [u8; N] {
+                v.$to()
+            }
+        }
+    };
 }
-
-impl Order for Be {
-    #[inline(always)]
-    fn get<T: Stored<N>, const N: usize>(b: &[u8]) -> T {
-        T::from_be(head(b))
-    }
-    #[inline(always)]
-    fn from_array<T: Stored<N>, const N: usize>(b: [u8; N]) -> T {
-        T::from_be(b)
-    }
-    #[inline(always)]
-    fn put<T: Stored<N>, const N: usize>(slot: &mut [u8], v: T) {
-        slot[..N].copy_from_slice(&v.to_be());
-    }
-}
-
+order!(Le, from_le, to_le);
+order!(Be, from_be, to_be);
