@@ -5,6 +5,11 @@
 //!
 //! Positions handed to a column are relative to its window; the column adds
 //! `start` before touching the bytes.
+//!
+//! A column is what ALTREP views and summaries read; `m[i]`, `m[i] <- v` and
+//! comparisons go through [`crate::view::LayoutView`], which sees the whole
+//! mapping (records and all). Both decode scalars through the type's codec
+//! (`codec::extract_at`), so neither knows any type by name.
 
 use std::sync::Arc;
 
