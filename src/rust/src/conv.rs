@@ -13,7 +13,7 @@ use mmapcore::codec::{InBuf, OutBuf};
 use mmapcore::index::IndexArg;
 use mmapcore::layout::Layout;
 use mmapcore::spec::Spec;
-use mmapcore::{DType, MmError, RKind};
+use mmapcore::{Ctype, MmError, RKind};
 
 /// Errors travel back to R as a value; the R layer raises a classed condition.
 pub fn condition(e: &MmError) -> Robj {
@@ -63,8 +63,8 @@ pub fn spec(x: &Robj) -> Spec {
 }
 
 /// The scalar type an R type description stands for.
-pub fn dtype(x: &Robj) -> mmapcore::Result<DType> {
-    spec(x).dtype()
+pub fn ctype(x: &Robj) -> mmapcore::Result<Ctype> {
+    spec(x).ctype()
 }
 
 /// The layout an R type description stands for.

@@ -11,7 +11,7 @@ use mmapcore::layout::Layout;
 use mmapcore::summary;
 use mmapcore::MmError;
 
-use crate::conv::{dtype, finish, index_arg, open_retrying_after_gc, whole};
+use crate::conv::{ctype, finish, index_arg, open_retrying_after_gc, whole};
 use crate::handle::{self, State};
 
 fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<MapOptions> {
@@ -164,13 +164,13 @@ fn mm_same_file_(a: &str, b: &str) -> Robj {
 /// Size in bytes of a type (checks the spec on the way).
 #[extendr]
 fn mm_sizeof_(spec: Robj) -> Robj {
-    finish(dtype(&spec).map(|t| Robj::from(t.bytes() as i32)))
+    finish(ctype(&spec).map(|t| Robj::from(t.bytes() as i32)))
 }
 
 /// The type table: name, bytes, R type, NA on disk.
 #[extendr]
 fn mm_types_() -> Robj {
-    let rows = mmapcore::dtype::table();
+    let rows = mmapcore::ctype::table();
     let names: Vec<&str> = rows.iter().map(|r| r.name).collect();
     let bytes: Vec<i32> = rows.iter().map(|r| r.bytes as i32).collect();
     let rtype: Vec<&str> = rows
@@ -230,7 +230,7 @@ fn mm_int64_to_double_(x: Robj) -> Robj {
 fn mm_summary_(h: Robj, spec: Robj) -> Robj {
     let summary = (|| {
         let m = handle::mapping(&h)?;
-        let col = Column::whole(&Layout::Scalar(dtype(&spec)?), m.len(), None)?;
+        let col = Column::whole(&Layout::Scalar(ctype(&spec)?), m.len(), None)?;
         summary::describe(&col, m.bytes()?)
     })();
     finish(summary.and_then(|s| {

@@ -5,7 +5,7 @@
 use byteorder::{BigEndian, ByteOrder, LittleEndian};
 
 use crate::codec::{InBuf, ReplaceReport, NA_INT};
-use crate::dtype::Endian;
+use crate::ctype::Endian;
 use crate::error::{MmError, Result};
 use crate::index::{Selection, NA_POS};
 

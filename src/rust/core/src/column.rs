@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use crate::codec::{self, Geometry, OutBuf, NA_INT};
-use crate::dtype::{DType, Endian, RKind};
+use crate::ctype::{Ctype, Endian, RKind};
 use crate::error::{MmError, Result};
 use crate::index::{Selection, NA_POS};
 use crate::layout::{CharType, FieldType, Layout, Record};
@@ -24,7 +24,7 @@ use crate::strings::{self, CIndex};
 #[derive(Clone, Debug)]
 pub enum Element {
     /// A scalar type at `geometry` (dense for a plain vector, strided for a struct field).
-    Scalar(DType, Geometry),
+    Scalar(Ctype, Geometry),
     Bits(Endian),
     Char(CharType, Geometry),
     CString(Arc<CIndex>),
@@ -313,8 +313,8 @@ impl RIndex<'_> {
 mod tests {
     use super::*;
 
-    fn le(name: &str) -> DType {
-        DType::parse(name, "little", None).unwrap()
+    fn le(name: &str) -> Ctype {
+        Ctype::parse(name, "little", None).unwrap()
     }
 
     #[test]
@@ -347,7 +347,7 @@ mod tests {
         let mut g = [0f64; 2];
         col.gather(bytes, RIndex::Int(&[3, 1]), OutBuf::Double(&mut g)).unwrap();
         assert_eq!(g, [4.0, 2.0]);
-        let big = DType::parse("real64", "big", None).unwrap();
+        let big = Ctype::parse("real64", "big", None).unwrap();
         assert!(Column::whole(&Layout::Scalar(big), bytes.len(), None).unwrap().verbatim(bytes).is_none());
     }
 

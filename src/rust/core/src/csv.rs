@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 
 use crate::codec::Num;
-use crate::dtype::RKind;
+use crate::ctype::RKind;
 use crate::error::{MmError, Result};
 use crate::layout::{FieldType, Record};
 
@@ -350,7 +350,7 @@ fn encode_field(t: &FieldType, raw: &[u8], dst: &mut [u8]) -> std::result::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::DType;
+    use crate::ctype::Ctype;
     use byteorder::{ByteOrder, LittleEndian};
     use crate::layout::{CharType, FieldSpec};
 
@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(scan.cols[3].width, 3);
         let s = |n: &str, t: &str| FieldSpec::Field {
             name: n.into(),
-            ftype: FieldType::Scalar(DType::parse(t, "little", None).unwrap()),
+            ftype: FieldType::Scalar(Ctype::parse(t, "little", None).unwrap()),
             offset: None,
         };
         let rec = Record::new(

@@ -9,12 +9,12 @@ pub enum MmError {
     Bounds { index: f64, len: u64 },
     #[error("{0}")]
     Index(String),
-    #[error("cannot write {value} to element {position} of the mapping: {dtype} holds {range}")]
-    Range { value: String, position: u64, dtype: String, range: String },
-    #[error("cannot write NA to element {position} of the mapping: {dtype} has no NA; give the type a sentinel, e.g. {dtype}(na = ...)")]
-    NoNa { position: u64, dtype: String },
-    #[error("cannot write {value} to element {position} of the mapping: it is the NA sentinel of this {dtype}, so it would read back as NA")]
-    Sentinel { value: String, position: u64, dtype: String },
+    #[error("cannot write {value} to element {position} of the mapping: {ctype} holds {range}")]
+    Range { value: String, position: u64, ctype: String, range: String },
+    #[error("cannot write NA to element {position} of the mapping: {ctype} has no NA; give the type a sentinel, e.g. {ctype}(na = ...)")]
+    NoNa { position: u64, ctype: String },
+    #[error("cannot write {value} to element {position} of the mapping: it is the NA sentinel of this {ctype}, so it would read back as NA")]
+    Sentinel { value: String, position: u64, ctype: String },
     #[error("{0}")]
     Type(String),
     #[error("{0}")]

@@ -1,8 +1,8 @@
 //! Element types beyond the scalar table: bit vectors, fixed-width strings,
 //! nul-terminated strings and records (C structs). A `Layout` is what a mapping's
-//! `mode` describes; its scalar case is the row of `dtype`'s table.
+//! `mode` describes; its scalar case is the row of `ctype`'s table.
 
-use crate::dtype::{DType, Endian};
+use crate::ctype::{Ctype, Endian};
 use crate::error::{MmError, Result};
 
 /// `char(width, nul)`: `width` bytes of text, then a nul byte if `nul`.
@@ -48,7 +48,7 @@ impl CharType {
 /// A fixed-width type a record field can have.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldType {
-    Scalar(DType),
+    Scalar(Ctype),
     Char(CharType),
 }
 
@@ -145,7 +145,7 @@ impl Record {
 /// The element type of a mapping.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layout {
-    Scalar(DType),
+    Scalar(Ctype),
     /// One logical per bit, in 32-bit words of the given byte order.
     Bits(Endian),
     Char(CharType),
@@ -201,7 +201,7 @@ mod tests {
     use super::*;
 
     fn scalar(name: &str) -> FieldType {
-        FieldType::Scalar(DType::parse(name, "little", None).unwrap())
+        FieldType::Scalar(Ctype::parse(name, "little", None).unwrap())
     }
 
     fn field(name: &str, t: &str) -> FieldSpec {

@@ -6,11 +6,11 @@
 
 pub mod codec;
 pub mod compare;
-pub mod dtype;
+pub mod ctype;
 pub mod error;
 pub mod index;
 
-pub use dtype::{DType, Endian, Kind, RKind};
+pub use ctype::{Ctype, Endian, Kind, RKind};
 pub use error::{MmError, Result};
 pub mod map;
 pub mod layout;

@@ -219,13 +219,13 @@ fn in_field(e: MmError, name: &str) -> MmError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::DType;
+    use crate::ctype::Ctype;
     use crate::layout::{CharType, FieldSpec};
 
     fn rec() -> Record {
         let s = |n: &str, t: &str| FieldSpec::Field {
             name: n.into(),
-            ftype: FieldType::Scalar(DType::parse(t, "little", None).unwrap()),
+            ftype: FieldType::Scalar(Ctype::parse(t, "little", None).unwrap()),
             offset: None,
         };
         Record::new(

@@ -5,7 +5,7 @@
 //! description means — which names exist, which keys each needs, what is
 //! valid — is decided here, once.
 
-use crate::dtype::{DType, Endian, Kind};
+use crate::ctype::{Ctype, Endian, Kind};
 use crate::error::{MmError, Result};
 use crate::layout::{CharType, FieldSpec, FieldType, Layout, Record};
 
@@ -87,7 +87,7 @@ impl Spec {
     }
 
     /// The scalar type a description stands for; other layouts are an error.
-    pub fn dtype(&self) -> Result<DType> {
+    pub fn ctype(&self) -> Result<Ctype> {
         let endian = self.endian()?;
         match self.name()? {
             name @ ("bits" | "char" | "cstring" | "struct") => {
@@ -97,7 +97,7 @@ impl Spec {
         }
     }
 
-    fn scalar(&self, name: &str, endian: Endian) -> Result<DType> {
+    fn scalar(&self, name: &str, endian: Endian) -> Result<Ctype> {
         let kind = Kind::from_name(name).ok_or_else(|| MmError::Type(format!("unknown type \"{name}\"")))?;
         let sentinel = match self.number("na")? {
             None => None,
@@ -106,7 +106,7 @@ impl Spec {
             }
             Some(v) => Some(v as i64),
         };
-        DType::new(kind, endian, sentinel)
+        Ctype::new(kind, endian, sentinel)
     }
 
     fn char_type(&self) -> Result<CharType> {
@@ -217,15 +217,15 @@ mod tests {
 
     #[test]
     fn scalars_and_synonyms() {
-        let d = list(&[("name", text("int16")), ("endian", text("big")), ("na", num(-1.0))]).dtype().unwrap();
+        let d = list(&[("name", text("int16")), ("endian", text("big")), ("na", num(-1.0))]).ctype().unwrap();
         assert_eq!((d.kind, d.endian, d.sentinel), (Kind::Int16, Endian::Big, Some(-1)));
-        assert_eq!(list(&[("name", text("double"))]).dtype().unwrap().kind, Kind::Real64);
+        assert_eq!(list(&[("name", text("double"))]).ctype().unwrap().kind, Kind::Real64);
         assert!(list(&[("name", text("int17"))]).layout().is_err());
-        assert!(list(&[("name", text("int16")), ("na", num(0.5))]).dtype().is_err());
-        assert!(list(&[("name", text("int16")), ("na", text("x"))]).dtype().is_err());
-        assert!(matches!(list(&[("name", text("char")), ("width", num(2.0))]).dtype(), Err(MmError::Internal(_))));
+        assert!(list(&[("name", text("int16")), ("na", num(0.5))]).ctype().is_err());
+        assert!(list(&[("name", text("int16")), ("na", text("x"))]).ctype().is_err());
+        assert!(matches!(list(&[("name", text("char")), ("width", num(2.0))]).ctype(), Err(MmError::Internal(_))));
         assert!(matches!(list(&[("na", num(1.0))]).layout(), Err(MmError::Internal(_))));
-        assert!(num(1.0).dtype().unwrap_err().to_string().contains("must be a list"));
+        assert!(num(1.0).ctype().unwrap_err().to_string().contains("must be a list"));
     }
 
     #[test]
@@ -276,6 +276,6 @@ mod tests {
         assert!(record(&[("a", scalar("int8")), ("a", scalar("int8"))], &[]).unwrap_err().to_string().contains("twice"));
         // Fields take the struct's byte order.
         let r = record(&[("a", scalar("int32"))], &[("endian", text("big"))]).unwrap();
-        assert_eq!(r.fields[0].ftype, FieldType::Scalar(DType::new(Kind::Int32, Endian::Big, None).unwrap()));
+        assert_eq!(r.fields[0].ftype, FieldType::Scalar(Ctype::new(Kind::Int32, Endian::Big, None).unwrap()));
     }
 }

@@ -13,7 +13,7 @@ use std::thread;
 
 use crate::codec::{is_r_na, na_real, NA_INT};
 use crate::column::{Block, Column, Scratch};
-use crate::dtype::RKind;
+use crate::ctype::RKind;
 use crate::error::{MmError, Result};
 use crate::index::Selection;
 
@@ -1073,11 +1073,11 @@ fn cplx_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<[f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::DType;
+    use crate::ctype::Ctype;
     use crate::layout::Layout;
 
     fn col_of(name: &str, bytes: &[u8]) -> Column {
-        Column::whole(&Layout::Scalar(DType::parse(name, "little", None).unwrap()), bytes.len(), None).unwrap()
+        Column::whole(&Layout::Scalar(Ctype::parse(name, "little", None).unwrap()), bytes.len(), None).unwrap()
     }
 
     fn ints(v: &[i32]) -> Vec<u8> {

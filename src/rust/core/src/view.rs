@@ -5,9 +5,9 @@
 
 use crate::bits;
 use crate::codec::{self, Geometry, InBuf, OutBuf, ReplaceReport};
-use crate::dtype::DType;
+use crate::ctype::Ctype;
 use crate::compare::{self, Hits, Op, Scalar};
-use crate::dtype::RKind;
+use crate::ctype::RKind;
 use crate::error::{MmError, Result};
 use crate::index::{self, IndexArg, Selection};
 use crate::layout::{Layout, Record};
@@ -136,7 +136,7 @@ impl<'a> LayoutView<'a> {
     }
 
     /// The whole elements of a scalar mapping (without trailing bytes).
-    fn elements(&self, d: &DType) -> Result<&'a [u8]> {
+    fn elements(&self, d: &Ctype) -> Result<&'a [u8]> {
         let used = self.len()? as usize * d.bytes();
         Ok(&self.map.bytes()?[..used])
     }
@@ -253,7 +253,7 @@ pub fn check_dim(nrow: u64, ncol: u64, len: u64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::Endian;
+    use crate::ctype::Endian;
     use crate::layout::CharType;
     use crate::map::MapOptions;
     use std::io::Write;
@@ -311,7 +311,7 @@ mod tests {
         v.extract(&v.select(IndexArg::Missing).unwrap(), OutBuf::Logical(&mut out)).unwrap();
         assert_eq!(out[0..8], [1, 0, 0, 0, 0, 1, 1, 0]); // b'a' = 0x61
 
-        let int16 = Layout::Scalar(DType::new(crate::Kind::Int16, Endian::Little, None).unwrap());
+        let int16 = Layout::Scalar(Ctype::new(crate::Kind::Int16, Endian::Little, None).unwrap());
         let v = LayoutView::new(&m, &int16, None).unwrap();
         assert_eq!(v.counts().unwrap(), (5, 0));
         assert_eq!(v.output(), Output::Vector(RKind::Integer));

@@ -3,7 +3,7 @@
 //! NA follows the type's rule and out-of-range values leave the bytes untouched.
 
 use mmapcore::codec::{self, InBuf, OutBuf, NA_INT};
-use mmapcore::dtype::{table, DType, Endian, Kind, NaRule, RKind};
+use mmapcore::ctype::{table, Ctype, Endian, Kind, NaRule, RKind};
 use mmapcore::index::Selection;
 use mmapcore::MmError;
 
@@ -12,7 +12,7 @@ fn all(n: usize) -> Selection {
 }
 
 /// Reads back as f64 whatever the R representation is (NA as None).
-fn read_back(t: &DType, bytes: &[u8], n: usize) -> Vec<Option<f64>> {
+fn read_back(t: &Ctype, bytes: &[u8], n: usize) -> Vec<Option<f64>> {
     let sel = all(n);
     match t.info().rkind {
         RKind::Integer | RKind::Logical => {
@@ -59,7 +59,7 @@ fn sample_values(kind: Kind) -> Vec<f64> {
 fn every_type_round_trips_in_both_byte_orders() {
     for row in table() {
         for endian in [Endian::Little, Endian::Big] {
-            let t = DType::new(row.kind, endian, None).unwrap();
+            let t = Ctype::new(row.kind, endian, None).unwrap();
             let values = sample_values(row.kind);
             let mut bytes = vec![0u8; values.len() * row.bytes];
             codec::replace(&t, &mut bytes, &all(values.len()), InBuf::Double(&values)).unwrap();
@@ -74,19 +74,19 @@ fn every_type_round_trips_in_both_byte_orders() {
 fn byte_order_is_visible_on_disk() {
     let values = [0x0102 as f64];
     for (endian, want) in [(Endian::Little, [2u8, 1]), (Endian::Big, [1u8, 2])] {
-        let t = DType::new(Kind::Int16, endian, None).unwrap();
+        let t = Ctype::new(Kind::Int16, endian, None).unwrap();
         let mut bytes = vec![0u8; 2];
         codec::replace(&t, &mut bytes, &all(1), InBuf::Double(&values)).unwrap();
         assert_eq!(bytes, want);
     }
     // Signed types keep their sign in big-endian (a CRAN mmap fault).
-    let t = DType::new(Kind::Int16, Endian::Big, None).unwrap();
+    let t = Ctype::new(Kind::Int16, Endian::Big, None).unwrap();
     let bytes = [0xFFu8, 0xFE];
     assert_eq!(read_back(&t, &bytes, 1), vec![Some(-2.0)]);
-    let t = DType::new(Kind::Int64, Endian::Big, None).unwrap();
+    let t = Ctype::new(Kind::Int64, Endian::Big, None).unwrap();
     let bytes = (-3i64).to_be_bytes();
     assert_eq!(read_back(&t, &bytes, 1), vec![Some(-3.0)]);
-    let t = DType::new(Kind::Int8, Endian::Little, None).unwrap();
+    let t = Ctype::new(Kind::Int8, Endian::Little, None).unwrap();
     assert_eq!(read_back(&t, &[0x80], 1), vec![Some(-128.0)]);
 }
 
@@ -95,7 +95,7 @@ fn na_follows_each_types_rule() {
     let na = [codec::na_real()];
     for row in table() {
         for endian in [Endian::Little, Endian::Big] {
-            let t = DType::new(row.kind, endian, None).unwrap();
+            let t = Ctype::new(row.kind, endian, None).unwrap();
             let mut bytes = vec![0x11u8; row.bytes];
             let result = codec::replace(&t, &mut bytes, &all(1), InBuf::Double(&na));
             match row.na_rule {
@@ -109,7 +109,7 @@ fn na_follows_each_types_rule() {
                 }
             }
             if row.na_rule == NaRule::Sentinel {
-                let s = DType::new(row.kind, endian, Some(row.max)).unwrap();
+                let s = Ctype::new(row.kind, endian, Some(row.max)).unwrap();
                 codec::replace(&s, &mut bytes, &all(1), InBuf::Double(&na)).unwrap();
                 assert_eq!(read_back(&s, &bytes, 1), vec![None], "{}", row.name);
                 let max = [row.max as f64];
@@ -125,14 +125,14 @@ fn na_follows_each_types_rule() {
 #[test]
 fn out_of_range_values_name_the_element_and_write_nothing() {
     for row in table().into_iter().filter(|r| r.min < r.max && r.rkind != RKind::Logical) {
-        let t = DType::new(row.kind, Endian::Little, None).unwrap();
+        let t = Ctype::new(row.kind, Endian::Little, None).unwrap();
         let mut bytes = vec![0u8; 3 * row.bytes];
         let values = [1.0, row.max as f64 + 1.0, 2.0];
         let sel = Selection::Positions(vec![2, 0, 1]);
         match codec::replace(&t, &mut bytes, &sel, InBuf::Double(&values)) {
-            Err(MmError::Range { position, dtype, .. }) => {
+            Err(MmError::Range { position, ctype, .. }) => {
                 assert_eq!(position, 1, "{}", row.name);
-                assert_eq!(dtype, row.name);
+                assert_eq!(ctype, row.name);
             }
             other => panic!("{}: {other:?}", row.name),
         }
@@ -142,7 +142,7 @@ fn out_of_range_values_name_the_element_and_write_nothing() {
 
 #[test]
 fn fractions_truncate_toward_zero() {
-    let t = DType::new(Kind::Int16, Endian::Little, None).unwrap();
+    let t = Ctype::new(Kind::Int16, Endian::Little, None).unwrap();
     let values = [2.9, -2.9, 0.5];
     let mut bytes = vec![0u8; 6];
     codec::replace(&t, &mut bytes, &all(3), InBuf::Double(&values)).unwrap();
@@ -152,7 +152,7 @@ fn fractions_truncate_toward_zero() {
 #[test]
 fn real32_keeps_na_and_nan_apart() {
     for endian in [Endian::Little, Endian::Big] {
-        let t = DType::new(Kind::Real32, endian, None).unwrap();
+        let t = Ctype::new(Kind::Real32, endian, None).unwrap();
         let values = [codec::na_real(), f64::NAN];
         let mut bytes = vec![0u8; 8];
         codec::replace(&t, &mut bytes, &all(2), InBuf::Double(&values)).unwrap();
@@ -165,7 +165,7 @@ fn real32_keeps_na_and_nan_apart() {
 
 #[test]
 fn int64_is_exact_past_2_to_53() {
-    let t = DType::new(Kind::Int64, Endian::Big, None).unwrap();
+    let t = Ctype::new(Kind::Int64, Endian::Big, None).unwrap();
     let values = [9_007_199_254_740_993i64, i64::MAX, -i64::MAX];
     let mut bytes = vec![0u8; 24];
     codec::replace(&t, &mut bytes, &all(3), InBuf::Int64(&values)).unwrap();
@@ -176,7 +176,7 @@ fn int64_is_exact_past_2_to_53() {
 
 #[test]
 fn gather_and_scatter_agree_with_a_naive_oracle() {
-    let t = DType::new(Kind::Real64, Endian::Little, None).unwrap();
+    let t = Ctype::new(Kind::Real64, Endian::Little, None).unwrap();
     let n = 300_000usize;
     let data: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
     let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();

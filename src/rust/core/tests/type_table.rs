@@ -1,7 +1,7 @@
 //! The type table's macros work from another crate (the bindings use the
 //! core's table the same way).
 
-use mmapcore::dtype::table;
+use mmapcore::ctype::table;
 use mmapcore::Kind;
 
 #[test]

@@ -3,7 +3,7 @@
 //! Every function here works on plain slices: the caller supplies the mapped bytes
 //! and the R vector's memory, so this module is pure and testable without R.
 
-use crate::dtype::{DType, RKind};
+use crate::ctype::{Ctype, RKind};
 use crate::error::{MmError, Result};
 use crate::index::{Selection, NA_POS};
 
@@ -205,8 +205,8 @@ fn copy_range(src: &[u8], dst: &mut [u8]) {
 }
 
 /// Whether extraction of this type is a plain byte copy (stored bytes are R's own).
-pub fn is_verbatim(dtype: &DType) -> bool {
-    dtype.info().verbatim && dtype.endian.is_native()
+pub fn is_verbatim(ctype: &Ctype) -> bool {
+    ctype.info().verbatim && ctype.endian.is_native()
 }
 
 fn out_bytes<'a>(out: &'a mut OutBuf<'_>) -> &'a mut [u8] {
@@ -220,35 +220,35 @@ fn out_bytes<'a>(out: &'a mut OutBuf<'_>) -> &'a mut [u8] {
 }
 
 /// Extracts the elements `sel` of a mapping whose bytes are `bytes` into `out`.
-/// `sel` must already be resolved against `bytes.len() / dtype.bytes()`.
-pub fn extract(dtype: &DType, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) -> Result<()> {
-    extract_at(dtype, Geometry::dense(dtype.bytes()), bytes, sel, out)
+/// `sel` must already be resolved against `bytes.len() / ctype.bytes()`.
+pub fn extract(ctype: &Ctype, bytes: &[u8], sel: &Selection, out: OutBuf<'_>) -> Result<()> {
+    extract_at(ctype, Geometry::dense(ctype.bytes()), bytes, sel, out)
 }
 
 /// Like [`extract`], for elements laid out as `g` describes (e.g. one field of
 /// an array of records). `g.size` must be the type's width.
-pub fn extract_at(dtype: &DType, g: Geometry, bytes: &[u8], sel: &Selection, mut out: OutBuf<'_>) -> Result<()> {
-    if g.size != dtype.bytes() {
+pub fn extract_at(ctype: &Ctype, g: Geometry, bytes: &[u8], sel: &Selection, mut out: OutBuf<'_>) -> Result<()> {
+    if g.size != ctype.bytes() {
         return Err(MmError::Internal("geometry size differs from the type's width".into()));
     }
-    if out.rkind() != dtype.info().rkind {
+    if out.rkind() != ctype.info().rkind {
         return Err(MmError::Internal(format!(
             "{} extracts to {:?}, not {:?}",
-            dtype.name(),
-            dtype.info().rkind,
+            ctype.name(),
+            ctype.info().rkind,
             out.rkind()
         )));
     }
     if out.len() as u64 != sel.len() {
         return Err(MmError::Internal("output length differs from the selection".into()));
     }
-    if let (true, Selection::Range { start, len }) = (is_verbatim(dtype) && g.is_dense(), sel) {
-        let size = dtype.bytes();
+    if let (true, Selection::Range { start, len }) = (is_verbatim(ctype) && g.is_dense(), sel) {
+        let size = ctype.bytes();
         let from = *start as usize * size;
         copy_range(&bytes[from..from + *len as usize * size], out_bytes(&mut out));
         return Ok(());
     }
-    dtype.dispatch(Extract { g, bytes, sel, out, sentinel: dtype.sentinel })
+    ctype.dispatch(Extract { g, bytes, sel, out, sentinel: ctype.sentinel })
 }
 
 /// Extraction, run with the type's codec and byte order.
@@ -309,17 +309,17 @@ pub fn check_replacement(sel: &Selection, values: usize) -> Result<usize> {
 
 /// Writes `value` (recycled like R) to the elements `sel`. All values are checked
 /// before the first byte is written, so a bad value leaves the mapping unchanged.
-pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_>) -> Result<ReplaceReport> {
+pub fn replace(ctype: &Ctype, bytes: &mut [u8], sel: &Selection, value: InBuf<'_>) -> Result<ReplaceReport> {
     let n = sel.len() as usize;
     if n == 0 {
         return Ok(ReplaceReport::default());
     }
     let used = check_replacement(sel, value.len())?;
-    let size = dtype.bytes();
+    let size = ctype.bytes();
     let report = ReplaceReport::recycling(n, value.len());
 
     // Same representation as stored: no encoding pass, copy straight through.
-    if verbatim_input(dtype, &value) {
+    if verbatim_input(ctype, &value) {
         let src = &in_bytes(&value)[..used * size];
         match sel {
             Selection::Range { start, .. } if used == n => {
@@ -331,7 +331,7 @@ pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_
         return Ok(report);
     }
 
-    let encoded = encode(dtype, sel, value)?;
+    let encoded = encode(ctype, sel, value)?;
     scatter(bytes, Geometry::dense(size), sel, &encoded);
     Ok(report)
 }
@@ -339,17 +339,17 @@ pub fn replace(dtype: &DType, bytes: &mut [u8], sel: &Selection, value: InBuf<'_
 /// Encodes the values a replacement of `sel` uses (at most one per position,
 /// recycled later by [`scatter`]), checking every one; nothing is written.
 /// Errors name the element of `sel` the offending value was headed for.
-pub fn encode(dtype: &DType, sel: &Selection, value: InBuf<'_>) -> Result<Vec<u8>> {
+pub fn encode(ctype: &Ctype, sel: &Selection, value: InBuf<'_>) -> Result<Vec<u8>> {
     let used = values_used(sel.len() as usize, value.len())?;
-    let mut encoded = vec![0u8; used * dtype.bytes()];
-    dtype.dispatch(EncodeAll { dtype, value, sel, encoded: &mut encoded })?;
+    let mut encoded = vec![0u8; used * ctype.bytes()];
+    ctype.dispatch(EncodeAll { ctype, value, sel, encoded: &mut encoded })?;
     Ok(encoded)
 }
 
 /// Whether `value` already holds the stored bytes: a type stored as R's own
 /// vector, given that very vector kind.
-fn verbatim_input(dtype: &DType, value: &InBuf<'_>) -> bool {
-    is_verbatim(dtype) && value.rkind() == dtype.info().rkind
+fn verbatim_input(ctype: &Ctype, value: &InBuf<'_>) -> bool {
+    is_verbatim(ctype) && value.rkind() == ctype.info().rkind
 }
 
 fn in_bytes<'a>(value: &InBuf<'a>) -> &'a [u8] {
@@ -421,7 +421,7 @@ fn scatter_fixed<const W: usize>(bytes: &mut [u8], positions: &[u64], encoded: &
 
 /// Encoding of the values a replacement uses, run with the type's codec and byte order.
 struct EncodeAll<'a, 'v> {
-    dtype: &'a DType,
+    ctype: &'a Ctype,
     value: InBuf<'v>,
     sel: &'a Selection,
     encoded: &'a mut [u8],
@@ -431,46 +431,46 @@ impl CodecOp for EncodeAll<'_, '_> {
     type Output = Result<()>;
     fn run<C: Codec, O: Order>(self) -> Result<()> {
         for (k, slot) in self.encoded.chunks_exact_mut(C::BYTES).enumerate() {
-            if let Err(refusal) = C::encode::<O>(self.dtype, self.value.at(k), slot) {
-                return Err(refusal.into_error(self.dtype, self.sel.get(k as u64) + 1));
+            if let Err(refusal) = C::encode::<O>(self.ctype, self.value.at(k), slot) {
+                return Err(refusal.into_error(self.ctype, self.sel.get(k as u64) + 1));
             }
         }
         Ok(())
     }
 }
 
-/// Encodes one value into `slot`, as `dtype` stores it; the error says why
+/// Encodes one value into `slot`, as `ctype` stores it; the error says why
 /// the value cannot be stored, without a position (the caller names it).
-pub fn encode_value(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), String> {
+pub fn encode_value(ctype: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), String> {
     struct EncodeOne<'a, 's> {
-        dtype: &'a DType,
+        ctype: &'a Ctype,
         v: Num,
         slot: &'s mut [u8],
     }
     impl CodecOp for EncodeOne<'_, '_> {
         type Output = std::result::Result<(), Refusal>;
         fn run<C: Codec, O: Order>(self) -> Self::Output {
-            C::encode::<O>(self.dtype, self.v, self.slot)
+            C::encode::<O>(self.ctype, self.v, self.slot)
         }
     }
-    dtype.dispatch(EncodeOne { dtype, v, slot }).map_err(|refusal| refusal.reason(dtype))
+    ctype.dispatch(EncodeOne { ctype, v, slot }).map_err(|refusal| refusal.reason(ctype))
 }
 
 impl Refusal {
-    fn into_error(self, dtype: &DType, position: u64) -> MmError {
-        let name = dtype.name().to_string();
+    fn into_error(self, ctype: &Ctype, position: u64) -> MmError {
+        let name = ctype.name().to_string();
         match self {
-            Refusal::Range(v) => MmError::Range { value: v.text(), position, dtype: name, range: dtype.range_text() },
-            Refusal::NoNa => MmError::NoNa { position, dtype: name },
-            Refusal::Sentinel(v) => MmError::Sentinel { value: v.text(), position, dtype: name },
+            Refusal::Range(v) => MmError::Range { value: v.text(), position, ctype: name, range: ctype.range_text() },
+            Refusal::NoNa => MmError::NoNa { position, ctype: name },
+            Refusal::Sentinel(v) => MmError::Sentinel { value: v.text(), position, ctype: name },
             Refusal::Type(what) => MmError::Type(format!("cannot write {what} values to a {name} mapping")),
         }
     }
 
-    fn reason(self, dtype: &DType) -> String {
-        let name = dtype.name();
+    fn reason(self, ctype: &Ctype) -> String {
+        let name = ctype.name();
         match self {
-            Refusal::Range(v) => format!("{} is outside the range of {name} ({})", v.text(), dtype.range_text()),
+            Refusal::Range(v) => format!("{} is outside the range of {name} ({})", v.text(), ctype.range_text()),
             Refusal::NoNa => format!("{name} has no NA"),
             Refusal::Sentinel(v) => format!("{} is the NA sentinel of this {name}", v.text()),
             Refusal::Type(what) => format!("cannot store {what} values as {name}"),
@@ -498,7 +498,7 @@ pub fn int64_to_double(values: &mut [f64]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::{Endian, Kind};
+    use crate::ctype::{Endian, Kind};
     use byteorder::{BigEndian, ByteOrder, LittleEndian};
 
     #[test]
@@ -541,7 +541,7 @@ mod tests {
 
     #[test]
     fn extraction_into_the_wrong_r_kind_is_an_internal_error() {
-        let d = DType::new(Kind::Int16, Endian::Little, None).unwrap();
+        let d = Ctype::new(Kind::Int16, Endian::Little, None).unwrap();
         let sel = Selection::Range { start: 0, len: 1 };
         let mut o = [0f64; 1];
         let e = extract(&d, &[0, 0], &sel, OutBuf::Double(&mut o)).unwrap_err();

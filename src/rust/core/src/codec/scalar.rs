@@ -1,7 +1,7 @@
 //! One codec per scalar type: how its stored bytes become R's element, how an
 //! R value is checked and stored, and how a comparison reads it. Each row of
-//! the type table (`scalar_table!` in dtype.rs) names its codec, and every
-//! operation reaches the codec through [`DType::dispatch`], so a new type is
+//! the type table (`scalar_table!` in ctype.rs) names its codec, and every
+//! operation reaches the codec through [`Ctype::dispatch`], so a new type is
 //! one row plus, when no codec here fits it, one `impl Codec`.
 
 use std::marker::PhantomData;
@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use super::stored::{Order, Stored};
 use super::OutBuf;
 use crate::compare::{Comparison, Hits, StoredInt};
-use crate::dtype::{DType, KindInfo, RKind};
+use crate::ctype::{Ctype, KindInfo, RKind};
 use crate::error::Result;
 
 /// R's `NA_integer_` (and the NA of logicals).
@@ -136,14 +136,14 @@ pub trait Codec: 'static {
     fn decode<O: Order>(b: &[u8], sentinel: Option<i64>) -> Elem<Self>;
 
     /// Stores `v` in `slot` (exactly `BYTES` long), or says why it cannot.
-    fn encode<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal>;
+    fn encode<O: Order>(ctype: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal>;
 
     /// The positions of the elements for which the comparison holds.
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits>;
 }
 
 /// An operation that is generic over a type's codec and byte order, run by
-/// [`DType::dispatch`] for the mapping's type.
+/// [`Ctype::dispatch`] for the mapping's type.
 pub trait CodecOp {
     type Output;
     fn run<C: Codec, O: Order>(self) -> Self::Output;
@@ -163,8 +163,8 @@ impl Codec for Byte {
     fn decode<O: Order>(b: &[u8], _: Option<i64>) -> u8 {
         O::get::<u8, 1>(b)
     }
-    fn encode<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-        O::put::<u8, 1>(slot, u8::from_i128(stored_int(dtype, v, None)?.into()));
+    fn encode<O: Order>(ctype: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+        O::put::<u8, 1>(slot, u8::from_i128(stored_int(ctype, v, None)?.into()));
         Ok(())
     }
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
@@ -189,8 +189,8 @@ where
         // Every value of the type fits in an i32.
         if Some(v) == sentinel { NA_INT } else { v as i32 }
     }
-    fn encode<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-        O::put::<T, N>(slot, T::from_i128(stored_int(dtype, v, None)?.into()));
+    fn encode<O: Order>(ctype: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+        O::put::<T, N>(slot, T::from_i128(stored_int(ctype, v, None)?.into()));
         Ok(())
     }
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
@@ -209,8 +209,8 @@ impl Codec for Int32 {
     fn decode<O: Order>(b: &[u8], _: Option<i64>) -> i32 {
         O::get::<i32, 4>(b)
     }
-    fn encode<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-        O::put::<i32, 4>(slot, i32::from_i128(stored_int(dtype, v, Some(NA_INT.into()))?.into()));
+    fn encode<O: Order>(ctype: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+        O::put::<i32, 4>(slot, i32::from_i128(stored_int(ctype, v, Some(NA_INT.into()))?.into()));
         Ok(())
     }
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
@@ -232,8 +232,8 @@ impl Codec for UInt32 {
         let v = i64::from(O::get::<u32, 4>(b));
         if Some(v) == sentinel { na_real() } else { v as f64 }
     }
-    fn encode<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-        O::put::<u32, 4>(slot, u32::from_i128(stored_int(dtype, v, None)?.into()));
+    fn encode<O: Order>(ctype: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+        O::put::<u32, 4>(slot, u32::from_i128(stored_int(ctype, v, None)?.into()));
         Ok(())
     }
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
@@ -252,8 +252,8 @@ impl Codec for Int64 {
     fn decode<O: Order>(b: &[u8], _: Option<i64>) -> i64 {
         O::get::<i64, 8>(b)
     }
-    fn encode<O: Order>(dtype: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
-        O::put::<i64, 8>(slot, stored_int(dtype, v, Some(i64::MIN))?);
+    fn encode<O: Order>(ctype: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+        O::put::<i64, 8>(slot, stored_int(ctype, v, Some(i64::MIN))?);
         Ok(())
     }
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
@@ -279,7 +279,7 @@ impl Codec for Real32 {
         let bits = O::get::<u32, 4>(b);
         if bits == REAL32_NA_BITS { na_real() } else { f32::from_bits(bits) as f64 }
     }
-    fn encode<O: Order>(_: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+    fn encode<O: Order>(_: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
         let bits = match v {
             Num::Na => REAL32_NA_BITS,
             _ => {
@@ -315,7 +315,7 @@ impl Codec for Real64 {
     fn decode<O: Order>(b: &[u8], _: Option<i64>) -> f64 {
         O::get::<f64, 8>(b)
     }
-    fn encode<O: Order>(_: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+    fn encode<O: Order>(_: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
         O::put::<f64, 8>(slot, as_real(v)?);
         Ok(())
     }
@@ -338,7 +338,7 @@ impl Codec for Cplx {
     fn decode<O: Order>(b: &[u8], _: Option<i64>) -> [f64; 2] {
         [O::get::<f64, 8>(&b[..8]), O::get::<f64, 8>(&b[8..])]
     }
-    fn encode<O: Order>(_: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+    fn encode<O: Order>(_: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
         let (re, im) = match v {
             Num::Na => (na_real(), na_real()),
             Num::Cplx(re, im) => (re, im),
@@ -395,7 +395,7 @@ where
             1
         }
     }
-    fn encode<O: Order>(_: &DType, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
+    fn encode<O: Order>(_: &Ctype, v: Num, slot: &mut [u8]) -> std::result::Result<(), Refusal> {
         O::put::<T, N>(slot, logical(v)?.map_or(T::NA, |b| T::from_i128(i128::from(b))));
         Ok(())
     }
@@ -432,12 +432,12 @@ fn integral(v: Num, min: i64, max: i64) -> std::result::Result<Option<i64>, Refu
 /// The integer an integer type stores for `v`: the value itself (checked
 /// against the type's range), or for NA the sentinel or `builtin_na`, the
 /// type's own NA pattern (outside its range).
-fn stored_int(dtype: &DType, v: Num, builtin_na: Option<i64>) -> std::result::Result<i64, Refusal> {
-    let info = dtype.info();
+fn stored_int(ctype: &Ctype, v: Num, builtin_na: Option<i64>) -> std::result::Result<i64, Refusal> {
+    let info = ctype.info();
     match integral(v, info.min, info.max)? {
-        Some(i) if Some(i) == dtype.sentinel => Err(Refusal::Sentinel(v)),
+        Some(i) if Some(i) == ctype.sentinel => Err(Refusal::Sentinel(v)),
         Some(i) => Ok(i),
-        None => dtype.sentinel.or(builtin_na).ok_or(Refusal::NoNa),
+        None => ctype.sentinel.or(builtin_na).ok_or(Refusal::NoNa),
     }
 }
 

@@ -5,7 +5,7 @@ use super::hits::{Hits, Part, PART_MAX};
 use super::op::{Op, Scalar};
 use super::predicate::int_set;
 use super::scan::threads_for;
-use crate::dtype::Endian;
+use crate::ctype::Endian;
 use crate::error::{MmError, Result};
 
 /// A `bits` mapping of `n` elements (bit k of word k / 32, words in `endian`

@@ -7,25 +7,25 @@ use super::op::{Op, Scalar};
 use super::predicate::{cplx_pred, float_pred, int_set};
 use super::scan::{Ctx, StoredInt};
 use crate::codec::{Codec, CodecOp, Order, Stored};
-use crate::dtype::{DType, RKind};
+use crate::ctype::{Ctype, RKind};
 use crate::error::{MmError, Result};
 
 /// Bytes past which a comparison is split across threads.
 pub(super) const PARALLEL_MIN_BYTES: usize = 1 << 22;
 
-/// Compares every element of `bytes` (whole elements of `dtype`) with `value`.
-pub fn compare(dtype: &DType, bytes: &[u8], op: Op, value: &Scalar) -> Result<Hits> {
-    compare_with(dtype, bytes, op, value, PARALLEL_MIN_BYTES)
+/// Compares every element of `bytes` (whole elements of `ctype`) with `value`.
+pub fn compare(ctype: &Ctype, bytes: &[u8], op: Op, value: &Scalar) -> Result<Hits> {
+    compare_with(ctype, bytes, op, value, PARALLEL_MIN_BYTES)
 }
 
-fn unsupported(dtype: &DType, op: Op, value: &Scalar) -> MmError {
+fn unsupported(ctype: &Ctype, op: Op, value: &Scalar) -> MmError {
     MmError::Type(format!(
         "cannot compare a {} mapping with {} {}",
-        dtype.name(),
+        ctype.name(),
         value.describe(),
         match value {
             Scalar::Str(_) => "(a string): compare it with a number".to_string(),
-            _ if op.is_ordering() && (dtype.info().rkind == RKind::Complex || matches!(value, Scalar::Cplx(..))) => {
+            _ if op.is_ordering() && (ctype.info().rkind == RKind::Complex || matches!(value, Scalar::Cplx(..))) => {
                 format!("using `{}`: complex values support only == and !=", op.symbol())
             }
             _ => format!("using `{}`", op.symbol()),
@@ -33,7 +33,7 @@ fn unsupported(dtype: &DType, op: Op, value: &Scalar) -> MmError {
     ))
 }
 
-pub(super) fn compare_with(dtype: &DType, bytes: &[u8], op: Op, value: &Scalar, min_parallel: usize) -> Result<Hits> {
+pub(super) fn compare_with(ctype: &Ctype, bytes: &[u8], op: Op, value: &Scalar, min_parallel: usize) -> Result<Hits> {
     struct Run<'a>(Comparison<'a>);
     impl CodecOp for Run<'_> {
         type Output = Result<Hits>;
@@ -41,7 +41,7 @@ pub(super) fn compare_with(dtype: &DType, bytes: &[u8], op: Op, value: &Scalar, 
             C::compare::<O>(&self.0)
         }
     }
-    dtype.dispatch(Run(Comparison { ctx: Ctx { min_parallel }, dtype, bytes, op, value }))
+    ctype.dispatch(Run(Comparison { ctx: Ctx { min_parallel }, ctype, bytes, op, value }))
 }
 
 /// One comparison of a scalar mapping, handed to its type's codec, which
@@ -49,7 +49,7 @@ pub(super) fn compare_with(dtype: &DType, bytes: &[u8], op: Op, value: &Scalar, 
 /// storage's own domain, and each type and byte order gets its own scan.
 pub struct Comparison<'a> {
     ctx: Ctx,
-    dtype: &'a DType,
+    ctype: &'a Ctype,
     bytes: &'a [u8],
     op: Op,
     value: &'a Scalar,
@@ -57,16 +57,16 @@ pub struct Comparison<'a> {
 
 impl Comparison<'_> {
     fn unsupported(&self) -> MmError {
-        unsupported(self.dtype, self.op, self.value)
+        unsupported(self.ctype, self.op, self.value)
     }
 
     /// Integer storage: the value becomes an interval of the type's integers;
     /// a sentinel never matches, and a builtin NA lies outside the interval.
     pub(crate) fn ints<T: StoredInt + Stored<N>, const N: usize, O: Order>(&self) -> Result<Hits> {
-        let info = self.dtype.info();
+        let info = self.ctype.info();
         match int_set(self.op, self.value).ok_or_else(|| self.unsupported())?.and_then(|s| s.clamp(info.min, info.max)) {
             None => Ok(Hits::default()),
-            Some(set) => Ok(self.ctx.ints::<T, N, _>(self.bytes, set, self.dtype.sentinel, O::from_array::<T, N>)),
+            Some(set) => Ok(self.ctx.ints::<T, N, _>(self.bytes, set, self.ctype.sentinel, O::from_array::<T, N>)),
         }
     }
 

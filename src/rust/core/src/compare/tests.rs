@@ -5,10 +5,10 @@ use super::bits::compare_bits_with;
 use super::dispatch::compare_with;
 use super::hits::{Part, PART_MAX};
 use super::*;
-use crate::dtype::{DType, Endian, Kind};
+use crate::ctype::{Ctype, Endian, Kind};
 use crate::strings::CIndex;
 use crate::codec::{self, InBuf, OutBuf, NA_INT};
-use crate::dtype::RKind;
+use crate::ctype::RKind;
 use crate::index::Selection;
 use std::cmp::Ordering;
 
@@ -21,33 +21,33 @@ enum Val {
     Cplx(f64, f64),
 }
 
-fn decode_all(dtype: &DType, bytes: &[u8]) -> Vec<Val> {
-    let n = bytes.len() / dtype.bytes();
+fn decode_all(ctype: &Ctype, bytes: &[u8]) -> Vec<Val> {
+    let n = bytes.len() / ctype.bytes();
     let sel = Selection::Range { start: 0, len: n as u64 };
-    match dtype.info().rkind {
+    match ctype.info().rkind {
         RKind::Raw => {
             let mut o = vec![0u8; n];
-            codec::extract(dtype, bytes, &sel, OutBuf::Raw(&mut o)).unwrap();
+            codec::extract(ctype, bytes, &sel, OutBuf::Raw(&mut o)).unwrap();
             o.into_iter().map(|v| Val::Int(v as i128)).collect()
         }
         RKind::Integer | RKind::Logical => {
             let mut o = vec![0i32; n];
-            let out = if dtype.info().rkind == RKind::Integer {
+            let out = if ctype.info().rkind == RKind::Integer {
                 OutBuf::Integer(&mut o)
             } else {
                 OutBuf::Logical(&mut o)
             };
-            codec::extract(dtype, bytes, &sel, out).unwrap();
+            codec::extract(ctype, bytes, &sel, out).unwrap();
             o.into_iter().map(|v| if v == NA_INT { Val::Na } else { Val::Int(v as i128) }).collect()
         }
         RKind::Double => {
             let mut o = vec![0f64; n];
-            codec::extract(dtype, bytes, &sel, OutBuf::Double(&mut o)).unwrap();
+            codec::extract(ctype, bytes, &sel, OutBuf::Double(&mut o)).unwrap();
             o.into_iter()
                 .map(|v| {
                     if v.is_nan() {
                         Val::Na
-                    } else if dtype.kind == Kind::UInt32 {
+                    } else if ctype.kind == Kind::UInt32 {
                         Val::Int(v as i128)
                     } else {
                         Val::Real(v)
@@ -57,12 +57,12 @@ fn decode_all(dtype: &DType, bytes: &[u8]) -> Vec<Val> {
         }
         RKind::Integer64 => {
             let mut o = vec![0i64; n];
-            codec::extract(dtype, bytes, &sel, OutBuf::Int64(&mut o)).unwrap();
+            codec::extract(ctype, bytes, &sel, OutBuf::Int64(&mut o)).unwrap();
             o.into_iter().map(|v| if v == i64::MIN { Val::Na } else { Val::Int(v as i128) }).collect()
         }
         RKind::Complex => {
             let mut o = vec![[0f64; 2]; n];
-            codec::extract(dtype, bytes, &sel, OutBuf::Complex(&mut o)).unwrap();
+            codec::extract(ctype, bytes, &sel, OutBuf::Complex(&mut o)).unwrap();
             o.into_iter().map(|[re, im]| Val::Cplx(re, im)).collect()
         }
     }
@@ -121,8 +121,8 @@ fn cplx_eq(v: Val, s: &Scalar) -> Option<bool> {
 }
 
 /// What `which(x <op> s)` gives in R; `None` when R's answer is an error.
-fn oracle(vals: &[Val], op: Op, s: &Scalar, dtype: &DType) -> Option<Vec<u64>> {
-    let complex = dtype.kind == Kind::Cplx || matches!(s, Scalar::Cplx(..));
+fn oracle(vals: &[Val], op: Op, s: &Scalar, ctype: &Ctype) -> Option<Vec<u64>> {
+    let complex = ctype.kind == Kind::Cplx || matches!(s, Scalar::Cplx(..));
     if matches!(s, Scalar::Str(_)) || (complex && op.is_ordering()) {
         return None;
     }
@@ -185,39 +185,39 @@ impl Lcg {
 }
 
 /// A mapping's bytes holding `values` (and NA where the type has one).
-fn int_bytes(dtype: &DType, extra_random: usize) -> Vec<u8> {
-    let info = dtype.info();
-    let (min, max) = if dtype.kind == Kind::UChar { (0, 255) } else { (info.min, info.max) };
+fn int_bytes(ctype: &Ctype, extra_random: usize) -> Vec<u8> {
+    let info = ctype.info();
+    let (min, max) = if ctype.kind == Kind::UChar { (0, 255) } else { (info.min, info.max) };
     let mut values: Vec<i64> = vec![
         min, min + 1, -129, -128, -2, -1, 0, 1, 2, 9, 10, 11, 99, 100, 101, 127, 128, 255,
         256, 1 << 53, (1 << 53) + 1, (1 << 53) - 1, -(1 << 53) - 1, max - 1, max,
     ];
-    let mut rng = Lcg(dtype.kind as u64 + 7);
+    let mut rng = Lcg(ctype.kind as u64 + 7);
     let span = (max as i128 - min as i128 + 1) as u128;
     for _ in 0..extra_random {
         values.push((min as i128 + (rng.next() as u128 % span) as i128) as i64);
         values.push((rng.next() % 201) as i64 - 100);
     }
-    values.retain(|&v| v >= min && v <= max && Some(v) != dtype.sentinel);
+    values.retain(|&v| v >= min && v <= max && Some(v) != ctype.sentinel);
     let mut with_na: Vec<i64> = Vec::new();
     for (k, v) in values.into_iter().enumerate() {
-        if dtype.has_na() && k % 5 == 3 {
+        if ctype.has_na() && k % 5 == 3 {
             with_na.push(i64::MIN);
         }
         with_na.push(v);
     }
-    let mut bytes = vec![0u8; with_na.len() * dtype.bytes()];
+    let mut bytes = vec![0u8; with_na.len() * ctype.bytes()];
     let sel = Selection::Range { start: 0, len: with_na.len() as u64 };
-    if dtype.kind == Kind::UChar {
+    if ctype.kind == Kind::UChar {
         let raw: Vec<u8> = with_na.iter().map(|&v| v as u8).collect();
-        codec::replace(dtype, &mut bytes, &sel, InBuf::Raw(&raw)).unwrap();
+        codec::replace(ctype, &mut bytes, &sel, InBuf::Raw(&raw)).unwrap();
     } else {
-        codec::replace(dtype, &mut bytes, &sel, InBuf::Int64(&with_na)).unwrap();
+        codec::replace(ctype, &mut bytes, &sel, InBuf::Int64(&with_na)).unwrap();
     }
     bytes
 }
 
-fn real_bytes(dtype: &DType) -> Vec<u8> {
+fn real_bytes(ctype: &Ctype) -> Vec<u8> {
     let na = codec::na_real();
     let mut values = vec![
         na, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, 0.5, -0.5, 1.0, 9.5, 9.999,
@@ -225,20 +225,20 @@ fn real_bytes(dtype: &DType) -> Vec<u8> {
         9007199254740992.0, 9007199254740994.0, -9007199254740994.0, 1.5e-320, 3.0e38,
         -3.0e38, 4294967295.0, 9.223372036854776e18,
     ];
-    if dtype.kind == Kind::Real64 {
+    if ctype.kind == Kind::Real64 {
         values.extend([1e300, -1e300, f64::MAX, f64::MIN_POSITIVE]);
     }
     let mut rng = Lcg(3);
     for _ in 0..200 {
         values.push((rng.next() % 4001) as f64 / 100.0 - 20.0);
     }
-    let mut bytes = vec![0u8; values.len() * dtype.bytes()];
+    let mut bytes = vec![0u8; values.len() * ctype.bytes()];
     let sel = Selection::Range { start: 0, len: values.len() as u64 };
-    codec::replace(dtype, &mut bytes, &sel, InBuf::Double(&values)).unwrap();
+    codec::replace(ctype, &mut bytes, &sel, InBuf::Double(&values)).unwrap();
     bytes
 }
 
-fn cplx_bytes(dtype: &DType) -> Vec<u8> {
+fn cplx_bytes(ctype: &Ctype) -> Vec<u8> {
     let na = codec::na_real();
     let values = [
         [1.0, 0.0], [1.0, 1.0], [na, na], [f64::NAN, 0.0], [0.0, f64::NAN], [10.0, 0.0],
@@ -247,21 +247,21 @@ fn cplx_bytes(dtype: &DType) -> Vec<u8> {
     ];
     let mut bytes = vec![0u8; values.len() * 16];
     let sel = Selection::Range { start: 0, len: values.len() as u64 };
-    codec::replace(dtype, &mut bytes, &sel, InBuf::Complex(&values)).unwrap();
+    codec::replace(ctype, &mut bytes, &sel, InBuf::Complex(&values)).unwrap();
     bytes
 }
 
-fn logi_bytes(dtype: &DType) -> Vec<u8> {
+fn logi_bytes(ctype: &Ctype) -> Vec<u8> {
     let values = [0, 1, NA_INT, 1, 0, NA_INT, 0];
-    let mut bytes = vec![0u8; values.len() * dtype.bytes()];
+    let mut bytes = vec![0u8; values.len() * ctype.bytes()];
     let sel = Selection::Range { start: 0, len: values.len() as u64 };
-    codec::replace(dtype, &mut bytes, &sel, InBuf::Logical(&values)).unwrap();
+    codec::replace(ctype, &mut bytes, &sel, InBuf::Logical(&values)).unwrap();
     // Other non-zero patterns read as TRUE.
-    if dtype.kind == Kind::Logi8 {
+    if ctype.kind == Kind::Logi8 {
         bytes.extend([2u8, 0x7F, 0xFF, 0x81, 0x80, 0]);
     } else {
         for v in [5i32, -1, i32::MAX, i32::MIN + 1] {
-            bytes.extend(match dtype.endian {
+            bytes.extend(match ctype.endian {
                 Endian::Little => v.to_le_bytes(),
                 Endian::Big => v.to_be_bytes(),
             });
@@ -270,40 +270,40 @@ fn logi_bytes(dtype: &DType) -> Vec<u8> {
     bytes
 }
 
-fn check(dtype: &DType, bytes: &[u8]) {
-    let vals = decode_all(dtype, bytes);
+fn check(ctype: &Ctype, bytes: &[u8]) {
+    let vals = decode_all(ctype, bytes);
     for op in Op::ALL {
         for s in scalars() {
-            let want = oracle(&vals, op, &s, dtype);
+            let want = oracle(&vals, op, &s, ctype);
             for min_parallel in [usize::MAX, 0] {
-                let got = compare_with(dtype, bytes, op, &s, min_parallel);
+                let got = compare_with(ctype, bytes, op, &s, min_parallel);
                 match (&want, got) {
                     (None, Err(e)) => assert_eq!(e.class(), "mmap_error_type"),
                     (Some(w), Ok(g)) => assert_eq!(
                         &g.to_vec(),
                         w,
                         "{} {} {:?} {:?}; data {:?}",
-                        dtype.name(),
-                        dtype.endian.name(),
+                        ctype.name(),
+                        ctype.endian.name(),
                         op,
                         s,
                         vals
                     ),
-                    (w, g) => panic!("{} {:?} {:?}: want {:?}, got {:?}", dtype.name(), op, s, w, g),
+                    (w, g) => panic!("{} {:?} {:?}: want {:?}, got {:?}", ctype.name(), op, s, w, g),
                 }
             }
         }
     }
 }
 
-fn dtypes() -> Vec<DType> {
+fn ctypes() -> Vec<Ctype> {
     let mut out = Vec::new();
-    for row in crate::dtype::table() {
+    for row in crate::ctype::table() {
         for endian in [Endian::Little, Endian::Big] {
-            out.push(DType::new(row.kind, endian, None).unwrap());
-            if row.na_rule == crate::dtype::NaRule::Sentinel {
+            out.push(Ctype::new(row.kind, endian, None).unwrap());
+            if row.na_rule == crate::ctype::NaRule::Sentinel {
                 for s in [row.min, 10, row.max] {
-                    out.push(DType::new(row.kind, endian, Some(s)).unwrap());
+                    out.push(Ctype::new(row.kind, endian, Some(s)).unwrap());
                 }
             }
         }
@@ -314,21 +314,21 @@ fn dtypes() -> Vec<DType> {
 #[test]
 fn every_type_endian_and_op_matches_the_oracle() {
     let mut seen = 0;
-    for dtype in dtypes() {
-        let bytes = match dtype.kind {
-            Kind::Real32 | Kind::Real64 => real_bytes(&dtype),
-            Kind::Cplx => cplx_bytes(&dtype),
-            Kind::Logi8 | Kind::Logi32 => logi_bytes(&dtype),
-            _ => int_bytes(&dtype, 150),
+    for ctype in ctypes() {
+        let bytes = match ctype.kind {
+            Kind::Real32 | Kind::Real64 => real_bytes(&ctype),
+            Kind::Cplx => cplx_bytes(&ctype),
+            Kind::Logi8 | Kind::Logi32 => logi_bytes(&ctype),
+            _ => int_bytes(&ctype, 150),
         };
-        check(&dtype, &bytes);
+        check(&ctype, &bytes);
         seen += 1;
     }
     assert!(seen >= 2 * 15);
 }
 
-fn int32(endian: Endian) -> DType {
-    DType::new(Kind::Int32, endian, None).unwrap()
+fn int32(endian: Endian) -> Ctype {
+    Ctype::new(Kind::Int32, endian, None).unwrap()
 }
 
 fn bytes_i32(values: &[i32], endian: Endian) -> Vec<u8> {
@@ -359,15 +359,15 @@ fn known_answers() {
     let bb = bytes_i32(&[5, 10, 11, NA_INT, -3, 10], Endian::Big);
     assert_eq!(compare(&tb, &bb, Op::Lt, &Scalar::Int(10)).unwrap().to_vec(), vec![0, 4]);
     // Signed int8: 0xFF is -1, below 0.
-    let i8t = DType::new(Kind::Int8, Endian::Little, None).unwrap();
+    let i8t = Ctype::new(Kind::Int8, Endian::Little, None).unwrap();
     assert_eq!(compare(&i8t, &[0xFF, 1, 0x80], Op::Lt, &Scalar::Int(0)).unwrap().to_vec(), vec![0, 2]);
     // int64 beyond 2^53, exact against both integers and doubles.
-    let i64t = DType::new(Kind::Int64, Endian::Little, None).unwrap();
+    let i64t = Ctype::new(Kind::Int64, Endian::Little, None).unwrap();
     let big: Vec<u8> = [(1i64 << 53), (1 << 53) + 1, (1 << 53) + 2].iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(compare(&i64t, &big, Op::Eq, &Scalar::Int((1 << 53) + 1)).unwrap().to_vec(), vec![1]);
     assert_eq!(compare(&i64t, &big, Op::Gt, &Scalar::Real(9007199254740992.0)).unwrap().to_vec(), vec![1, 2]);
     // real64 against an integer64 that no double holds.
-    let r64 = DType::new(Kind::Real64, Endian::Little, None).unwrap();
+    let r64 = Ctype::new(Kind::Real64, Endian::Little, None).unwrap();
     let d: Vec<u8> = [9007199254740992.0f64, 9007199254740994.0].iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(compare(&r64, &d, Op::Lt, &Scalar::Int((1 << 53) + 1)).unwrap().to_vec(), vec![0]);
     assert_eq!(compare(&r64, &d, Op::Eq, &Scalar::Int((1 << 53) + 1)).unwrap().to_vec(), Vec::<u64>::new());
@@ -376,7 +376,7 @@ fn known_answers() {
 
 #[test]
 fn unsupported_combinations_are_type_errors() {
-    let c = DType::new(Kind::Cplx, Endian::Little, None).unwrap();
+    let c = Ctype::new(Kind::Cplx, Endian::Little, None).unwrap();
     let e = compare(&c, &[0u8; 16], Op::Lt, &Scalar::Int(1)).unwrap_err();
     assert_eq!(e.class(), "mmap_error_type");
     assert!(e.to_string().contains("only == and !="), "{e}");
@@ -395,7 +395,7 @@ fn unsupported_combinations_are_type_errors() {
 #[test]
 fn swapped_operands_match_the_oracle() {
     // `s <op> x` for every element equals `x <op.swapped()> s`.
-    let t = DType::new(Kind::Int16, Endian::Big, None).unwrap();
+    let t = Ctype::new(Kind::Int16, Endian::Big, None).unwrap();
     let bytes = int_bytes(&t, 20);
     let vals = decode_all(&t, &bytes);
     for op in Op::ALL {
@@ -597,7 +597,7 @@ fn cstring_matches_the_byte_order_oracle() {
 
 #[test]
 fn bits_match_the_logical_oracle() {
-    let logi = DType::new(Kind::Logi32, Endian::Little, None).unwrap();
+    let logi = Ctype::new(Kind::Logi32, Endian::Little, None).unwrap();
     let mut rng = Lcg(9);
     for words in [0usize, 1, 2, 3, 33, 257] {
         let mut bytes: Vec<u8> = (0..words * 4).map(|_| rng.next() as u8).collect();

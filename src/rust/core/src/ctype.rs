@@ -71,7 +71,7 @@ pub enum NaRule {
 /// The codec (codec/scalar.rs) knows the width, the R vector and how bytes
 /// are decoded, encoded and compared. `min`/`max` bound the integer values a
 /// type accepts (unused for non-integer types). The `Kind` enum and
-/// [`DType::dispatch`] are generated from it, so a new row reaches every
+/// [`Ctype::dispatch`] are generated from it, so a new row reaches every
 /// operation without another edit, and a new codec is checked by the
 /// compiler against the `Codec` trait.
 #[macro_export]
@@ -143,7 +143,7 @@ macro_rules! declare_kind {
             }
         }
 
-        impl DType {
+        impl Ctype {
             /// Runs `op` with this type's codec and byte order.
             pub fn dispatch<F: CodecOp>(&self, op: F) -> F::Output {
                 match (self.kind, self.endian) {
@@ -195,16 +195,18 @@ impl Kind {
 
 }
 
-/// A fully described element type: the table row plus the per-mapping choices.
+/// A scalar Ctype, as R's `int16()`, `real64()`, ... describe it: the table
+/// row plus the per-mapping choices. R's compound Ctypes (`bits()`, `char(n)`,
+/// `cstring()`, `struct()`) are the other cases of [`crate::layout::Layout`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct DType {
+pub struct Ctype {
     pub kind: Kind,
     pub endian: Endian,
     /// The NA sentinel for integer types that have no NA of their own.
     pub sentinel: Option<i64>,
 }
 
-impl DType {
+impl Ctype {
     pub fn new(kind: Kind, endian: Endian, sentinel: Option<i64>) -> Result<Self> {
         let info = kind.info();
         if let Some(s) = sentinel {
@@ -222,13 +224,13 @@ impl DType {
                 )));
             }
         }
-        Ok(DType { kind, endian, sentinel })
+        Ok(Ctype { kind, endian, sentinel })
     }
 
     pub fn parse(name: &str, endian: &str, sentinel: Option<i64>) -> Result<Self> {
         let kind = Kind::from_name(name)
             .ok_or_else(|| MmError::Type(format!("unknown type \"{name}\"")))?;
-        DType::new(kind, Endian::parse(endian)?, sentinel)
+        Ctype::new(kind, Endian::parse(endian)?, sentinel)
     }
 
     pub fn info(&self) -> KindInfo {
@@ -297,10 +299,10 @@ mod tests {
 
     #[test]
     fn sentinels_only_where_allowed() {
-        assert!(DType::parse("int8", "little", Some(-128)).is_ok());
-        assert!(DType::parse("int8", "little", Some(200)).is_err());
-        assert!(DType::parse("int32", "little", Some(0)).is_err());
-        assert!(DType::parse("uchar", "little", Some(0)).is_err());
-        assert!(DType::parse("int16", "middle", None).is_err());
+        assert!(Ctype::parse("int8", "little", Some(-128)).is_ok());
+        assert!(Ctype::parse("int8", "little", Some(200)).is_err());
+        assert!(Ctype::parse("int32", "little", Some(0)).is_err());
+        assert!(Ctype::parse("uchar", "little", Some(0)).is_err());
+        assert!(Ctype::parse("int16", "middle", None).is_err());
     }
 }
