@@ -14,7 +14,9 @@ bytes <- 2 * mem_kb * 1024
 chunk <- runif(2^23) # 64 MB of doubles, written over and over
 chunks <- ceiling(bytes / (8 * length(chunk)))
 path <- file.path(dir, "mmap-disk-bench.bin")
-on.exit(unlink(path), add = TRUE)
+# on.exit() does not run at the top level of a script: remove the file on
+# any exit through a finalizer run when R quits.
+reg.finalizer(environment(), function(e) unlink(path), onexit = TRUE)
 cat(sprintf("writing %.1f GB (RAM %.1f GB) to %s ...\n", chunks * 8 * length(chunk) / 1e9, mem_kb / 1e6 * 1.024, path))
 t_write <- system.time({
   con <- file(path, "wb")
@@ -40,3 +42,4 @@ cat(sprintf("dd:     %.1f s, %.0f MB/s\n", t_dd, bw_dd / 1e6))
 cat(sprintf("sum(m): %.1f s, %.0f MB/s (%.0f %% of dd; goal >= 80 %%); sum %s\n",
             t_sum, bw_sum / 1e6, 100 * bw_sum / bw_dd,
             if (isTRUE(all.equal(s, expected))) "correct" else "WRONG"))
+unlink(path)
