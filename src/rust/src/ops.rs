@@ -10,11 +10,10 @@ use extendr_ffi::SEXPTYPE;
 
 use mmapcore::codec::OutBuf;
 use mmapcore::compare::{Op, Scalar};
-use mmapcore::view::LayoutView;
 use mmapcore::{MmError, RKind};
 
-use crate::conv::{finish, layout, Stage};
-use crate::{handle, rec};
+use crate::conv::{finish, Stage};
+use crate::rec;
 
 /// The value a mapping is compared with. `int64` marks a bit64::integer64.
 fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
@@ -80,21 +79,16 @@ fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
 fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool, ix: Robj) -> Robj {
     let mut stage = Stage::new();
     let filled = (|| {
-        let m = handle::mapping(&h)?;
-        let op = Op::parse(op)?;
-        let value = scalar(&value, int64)?;
-        let l = layout(&spec)?;
-        let cindex = if l.is_indexed() { Some(rec::shared_index(&m, &ix)?) } else { None };
-        let hits = LayoutView::new(&m, &l, cindex.as_deref())?.compare(op, &value)?;
+        let hits = rec::with_view(&h, &spec, &ix, |v| v.compare(Op::parse(op)?, &scalar(&value, int64)?))?;
         if hits.last().is_some_and(|p| p >= i32::MAX as u64) {
-            stage.fill(RKind::Double, hits.len(), |out| match out {
-                OutBuf::Double(o) => hits.fill_one_based_f64(o),
-                _ => Err(MmError::Internal("expected a double vector".into())),
+            stage.fill(RKind::Double, hits.len(), |out| {
+                let OutBuf::Double(o) = out else { return Err(MmError::Internal("expected a double vector".into())) };
+                hits.fill_one_based_f64(o)
             })
         } else {
-            stage.fill(RKind::Integer, hits.len(), |out| match out {
-                OutBuf::Integer(o) => hits.fill_one_based_i32(o),
-                _ => Err(MmError::Internal("expected an integer vector".into())),
+            stage.fill(RKind::Integer, hits.len(), |out| {
+                let OutBuf::Integer(o) = out else { return Err(MmError::Internal("expected an integer vector".into())) };
+                hits.fill_one_based_i32(o)
             })
         }
     })();

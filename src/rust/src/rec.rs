@@ -245,6 +245,21 @@ fn extracted(stage: &mut Stage, v: &LayoutView<'_>, sel: &Selection, fields: &[u
 
 /// The cstring offset table a layout needs, shared or rebuilt (`None` for
 /// layouts without one).
+/// Runs `f` on the live mapping `h` seen through the layout `spec` describes
+/// (a cstring with its offset table `ix`). The mapping is released when this
+/// returns, before the caller hands anything to R.
+pub(crate) fn with_view<T>(
+    h: &Robj,
+    spec: &Robj,
+    ix: &Robj,
+    f: impl FnOnce(&LayoutView<'_>) -> mmapcore::Result<T>,
+) -> mmapcore::Result<T> {
+    let m = handle::mapping(h)?;
+    let l = layout(spec)?;
+    let cindex = index_for(&l, &m, ix)?;
+    f(&LayoutView::new(&m, &l, cindex.as_deref())?)
+}
+
 fn index_for(layout: &Layout, m: &Mapping, ix: &Robj) -> mmapcore::Result<Option<Arc<CIndex>>> {
     if layout.is_indexed() {
         shared_index(m, ix).map(Some)
@@ -310,10 +325,7 @@ fn columns_of<'v>(r: &Record, cols: &'v [Robj], fields: &[usize]) -> mmapcore::R
 #[extendr]
 fn mm_length_(h: Robj, spec: Robj, ix: Robj) -> Robj {
     let counts = (|| {
-        let m = handle::mapping(&h)?;
-        let l = layout(&spec)?;
-        let cindex = index_for(&l, &m, &ix)?;
-        let (n, trailing) = LayoutView::new(&m, &l, cindex.as_deref())?.counts()?;
+        let (n, trailing) = with_view(&h, &spec, &ix, |v| v.counts())?;
         Ok([n as f64, trailing as f64])
     })();
     finish(counts.map(Robj::from))
@@ -323,15 +335,11 @@ fn mm_length_(h: Robj, spec: Robj, ix: Robj) -> Robj {
 #[extendr]
 fn mm_extract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
     let mut stage = Stage::new();
-    let filled = (|| {
-        let m = handle::mapping(&h)?;
-        let l = layout(&spec)?;
-        let cindex = index_for(&l, &m, &ix)?;
-        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+    let filled = with_view(&h, &spec, &ix, |v| {
         let sel = v.select(index_arg(&i)?)?;
-        let fields = fields_of(&v, &j)?;
-        extracted(&mut stage, &v, &sel, &fields)
-    })();
+        let fields = fields_of(v, &j)?;
+        extracted(&mut stage, v, &sel, &fields)
+    });
     // The mapping and the selection are gone: R may allocate now.
     finish(filled.map(|f| stage.to_robj(f)))
 }
@@ -341,14 +349,10 @@ fn mm_extract_(h: Robj, spec: Robj, i: Robj, j: Robj, ix: Robj) -> Robj {
 #[allow(clippy::too_many_arguments)] // one per argument of `[.mmap`(x, i, j), dims and the cstring index
 fn mm_extract_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, ix: Robj) -> Robj {
     let mut stage = Stage::new();
-    let filled = (|| {
-        let m = handle::mapping(&h)?;
-        let l = layout(&spec)?;
-        let cindex = index_for(&l, &m, &ix)?;
-        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+    let filled = with_view(&h, &spec, &ix, |v| {
         let (sel, nr, nc) = v.select_matrix(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?)?;
-        Ok((extracted(&mut stage, &v, &sel, &[])?, nr as f64, nc as f64))
-    })();
+        Ok((extracted(&mut stage, v, &sel, &[])?, nr as f64, nc as f64))
+    });
     // The mapping and the selection are gone: R may allocate now.
     finish(filled.map(|(f, nr, nc)| {
         let values = stage.to_robj(f);
@@ -362,18 +366,14 @@ fn mm_extract_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f6
 #[extendr]
 #[allow(clippy::too_many_arguments)] // one per argument of `[<-.mmap`(x, i, j, value) and the cstring index
 fn mm_replace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool, ix: Robj) -> Robj {
-    let uneven = (|| {
-        let m = handle::mapping(&h)?;
-        let l = layout(&spec)?;
-        let cindex = index_for(&l, &m, &ix)?;
-        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+    let uneven = with_view(&h, &spec, &ix, |v| {
         v.check_writable()?;
-        let fields = fields_of(&v, &j)?;
+        let fields = fields_of(v, &j)?;
         let cols = list_elements(&value);
-        let values = values_of(&v, &value, &cols, int64, &fields)?;
+        let values = values_of(v, &value, &cols, int64, &fields)?;
         let sel = v.select_assign(index_arg(&i)?, &values)?;
         Ok(v.replace(&sel, values)?.uneven_recycling)
-    })();
+    });
     finish(uneven.map(Robj::from))
 }
 
@@ -381,16 +381,12 @@ fn mm_replace_(h: Robj, spec: Robj, i: Robj, j: Robj, value: Robj, int64: bool, 
 #[extendr]
 #[allow(clippy::too_many_arguments)] // one per argument of `[<-.mmap`(x, i, j, value), dims and the cstring index
 fn mm_replace_matrix_(h: Robj, spec: Robj, i: Robj, j: Robj, nrow: f64, ncol: f64, value: Robj, int64: bool, ix: Robj) -> Robj {
-    let uneven = (|| {
-        let m = handle::mapping(&h)?;
-        let l = layout(&spec)?;
-        let cindex = index_for(&l, &m, &ix)?;
-        let v = LayoutView::new(&m, &l, cindex.as_deref())?;
+    let uneven = with_view(&h, &spec, &ix, |v| {
         v.check_writable()?;
-        let values = values_of(&v, &value, &[], int64, &[])?;
+        let values = values_of(v, &value, &[], int64, &[])?;
         let sel = v.select_matrix_assign(index_arg(&i)?, index_arg(&j)?, whole(nrow, "nrow")?, whole(ncol, "ncol")?, &values)?;
         Ok(v.replace(&sel, values)?.uneven_recycling)
-    })();
+    });
     finish(uneven.map(Robj::from))
 }
 
