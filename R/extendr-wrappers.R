@@ -39,8 +39,15 @@ mm_commit_ <- function(temp, dest) .Call(wrap__mm_commit_, temp, dest)
 # Whether two paths name one file (symlinks, hard links, spellings).
 mm_same_file_ <- function(a, b) .Call(wrap__mm_same_file_, a, b)
 
-# Size in bytes of a type (checks the spec on the way).
-mm_sizeof_ <- function(spec) .Call(wrap__mm_sizeof_, spec)
+# What the type table says of a scalar type (checking the spec on the way):
+# list(name, bytes, rkind), with a synonym ("integer") resolved to its row.
+mm_ctype_info_ <- function(spec) .Call(wrap__mm_ctype_info_, spec)
+
+# Bytes a mapping of `n` elements of `spec`'s layout takes.
+mm_layout_bytes_ <- function(spec, n) .Call(wrap__mm_layout_bytes_, spec, n)
+
+# Writes the strings `x` to a new file `path` as a cstring mapping stores them.
+mm_write_cstrings_ <- function(path, x) .Call(wrap__mm_write_cstrings_, path, x)
 
 # The type table: name, bytes, R type, NA on disk.
 mm_types_ <- function() .Call(wrap__mm_types_)
@@ -106,9 +113,10 @@ exm_stats_ <- function() .Call(wrap__exm_stats_)
 exm_threshold_parse_ <- function(bytes) .Call(wrap__exm_threshold_parse_, bytes)
 
 # `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
-# `spec` is any type spec but struct; for cstring it carries the mapping's
-# offset table as `cindex` (rebuilt here when absent or stale).
-mm_compare_ <- function(h, spec, op, value, int64, ix) .Call(wrap__mm_compare_, h, spec, op, value, int64, ix)
+# `spec` is the mapping's type spec (a struct is refused); for cstring `ix`
+# is the mapping's offset table (rebuilt here when absent or stale).
+# `mapping_first` is FALSE for `value <op> m`.
+mm_compare_ <- function(h, spec, op, value, int64, ix, mapping_first) .Call(wrap__mm_compare_, h, spec, op, value, int64, ix, mapping_first)
 
 # Bytes per element (NA for cstring) and, for struct, the fields' offsets.
 mm_layout_ <- function(spec) .Call(wrap__mm_layout_, spec)

@@ -65,7 +65,7 @@ str.mmap <- function(object, ...) {
 summary.mmap <- function(object, ...) {
   # Strings, bits and records: summarise the extracted values (a data.frame or
   # list for struct mappings, per column).
-  if (is_compound(.subset2(object, "mode"))) return(summary(object[], ...))
+  if (!is_scalar_ctype(.subset2(object, "mode"))) return(summary(object[], ...))
   s <- unwrap_rust(mm_summary_(handle_of(object), spec_of(object)))
   values <- c(Min. = s[["min"]], Mean = s[["mean"]], Max. = s[["max"]])
   if (s[["na"]] > 0) values <- c(values, "NA's" = s[["na"]])

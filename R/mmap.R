@@ -144,11 +144,20 @@ check_hook <- function(f, arg = deparse(substitute(f)), call = sys.call(-1)) {
 }
 
 # The type description the Rust side reads.
-spec_of <- function(x) {
-  spec <- unclass(.subset2(x, "mode"))
+spec_of <- function(x) ctype_spec(.subset2(x, "mode"), .subset2(x, "endian"))
+
+# A Ctype as the plain list the Rust side parses.
+ctype_spec <- function(mode, endian = NULL) {
+  spec <- unclass(mode)
   attr(spec, "bytes") <- NULL
-  spec$endian <- .subset2(x, "endian")
+  attr(spec, "rkind") <- NULL
+  spec$endian <- if (is.null(endian)) .Platform$endian else endian
   spec
+}
+
+# Bytes `n` elements of `mode` take (bits() fill whole 4-byte words).
+layout_bytes <- function(mode, n, call = sys.call(-1)) {
+  unwrap_rust(mm_layout_bytes_(ctype_spec(mode), as.double(n)), call = call)
 }
 
 # The live handle of `x`, re-mapping the file after readRDS().
@@ -236,8 +245,7 @@ as.mmap.default <- function(x, mode = as.Ctype(x), file = tempmmap(), ...) {
   mode <- as.Ctype(mode)
   check_string(file)
   n <- as.double(length(x))
-  # bits() pack 32 elements into each 4-byte word; the last word is padded with FALSE.
-  bytes <- if (inherits(mode, "bits")) ceiling(n / 32) * 4 else n * attr(mode, "bytes")
+  bytes <- layout_bytes(mode, n)
   d <- dim(x)
   dim(x) <- NULL
   replace_file(file, bytes, function(new) {

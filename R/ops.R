@@ -91,24 +91,13 @@ mmap_ops <- function(op, e1, e2, unary = FALSE, call = sys.call(-1)) {
       "cannot compare two mappings with `%s`: compare a mapping with a single value, or extract one of them (m[]).",
       op), c("mmap_error_op", "mmap_error_type"), call = call)
   }
-  if (inherits(e1, "mmap")) {
-    x <- e1
-    value <- e2
-  } else {
-    # `v < m` is `m > v`.
-    x <- e2
-    value <- e1
-    op <- switch(op, "<" = ">", "<=" = ">=", ">" = "<", ">=" = "<=", op)
-  }
-  if (inherits(.subset2(x, "mode"), "struct")) {
-    mmap_abort(sprintf(
-      "cannot compare a struct mapping as a whole with `%s`: compare one of its fields instead.",
-      op), c("mmap_error_op", "mmap_error_type"), call = call)
-  }
-  value <- compare_value(value, op, call = call)
+  # Rust turns `v < m` into `m > v`.
+  mapping_first <- inherits(e1, "mmap")
+  x <- if (mapping_first) e1 else e2
+  value <- compare_value(if (mapping_first) e2 else e1, op, call = call)
   handle <- handle_of(x, call = call)
-  spec <- spec_of(x)
-  unwrap_rust(mm_compare_(handle, spec, op, value, inherits(value, "integer64"), .subset2(x, "cindex")), call = call)
+  unwrap_rust(mm_compare_(handle, spec_of(x), op, value, inherits(value, "integer64"), .subset2(x, "cindex"),
+                          mapping_first), call = call)
 }
 
 # The value a mapping is compared with: one atomic element.

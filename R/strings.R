@@ -54,21 +54,9 @@ NULL
 #' @export
 char <- function(n, nul = TRUE, na = NULL) {
   if (missing(n)) return(uchar())
-  if (!is.numeric(n) || length(n) != 1L || is.na(n) || n < 1 || n != trunc(n)) {
-    mmap_abort(sprintf("`n` must be a single whole number of at least 1, not %s.", describe(n)),
-               "mmap_error_type")
-  }
-  if (!is.logical(nul) || length(nul) != 1L || is.na(nul)) {
-    mmap_abort(sprintf("`nul` must be TRUE or FALSE, not %s.", describe(nul)), "mmap_error_type")
-  }
-  check_element_bytes(n + nul, sprintf("`n` = %s (with %s)", format(n, scientific = FALSE),
-                                       if (nul) "its nul byte" else "no nul byte"))
-  if (!is.null(na) && (!is.character(na) || length(na) != 1L || is.na(na))) {
-    mmap_abort(sprintf("`na` must be a single string or NULL, not %s.", describe(na)),
-               "mmap_error_type")
-  }
-  new_compound(list(name = "char", width = as.double(n), nul = nul,
-                    na = if (is.null(na)) NULL else enc2utf8(na)), "char")
+  # Rust checks `n`, `nul` and `na` (core/src/spec.rs, layout.rs).
+  new_compound(list(name = "char", width = if (is.numeric(n)) as.double(n) else n, nul = nul,
+                    na = if (is.character(na)) enc2utf8(na) else na), "char")
 }
 
 #' @rdname strings
@@ -79,22 +67,10 @@ cstring <- function() new_compound(list(name = "cstring"), "cstring")
 new_compound <- function(spec, class, call = sys.call(-1)) {
   type <- structure(spec, class = c(class, "Ctype"))
   lay <- unwrap_rust(mm_layout_(type), call = call)
-  if (!is.na(lay$bytes)) check_element_bytes(lay$bytes, sprintf("a %s element", spec$name), call = call)
   attr(type, "bytes") <- if (is.na(lay$bytes)) NA_integer_ else as.integer(lay$bytes)
   if (length(lay$offsets)) attr(type, "offsets") <- stats::setNames(lay$offsets, lay$names)
   type
 }
-
-# An element (a string slot, a record) must fit R's integer byte counts.
-check_element_bytes <- function(bytes, what, call = sys.call(-1)) {
-  if (bytes > .Machine$integer.max) {
-    mmap_abort(sprintf("%s makes elements of %s bytes; an element can have at most %s bytes.",
-                       what, format(bytes, scientific = FALSE), format(.Machine$integer.max)),
-               "mmap_error_type", call = call)
-  }
-}
-
-is_compound <- function(mode) inherits(mode, c("bits", "char", "cstring", "struct"))
 
 #' @export
 print.char <- function(x, ...) {
@@ -164,23 +140,19 @@ make.fixedwidth <- function(x, width = NA, justify = c("left", "right")) {
 
 #' @export
 as.mmap.character <- function(x, mode = cstring(), file = tempmmap(), ...) {
+  call <- sys.call()
   mode <- as.Ctype(mode)
   check_string(file)
   x <- enc2utf8(x)
   if (inherits(mode, "cstring")) {
-    if (anyNA(x)) {
-      k <- which(is.na(x))[1]
-      mmap_abort(sprintf("element %d of `x` is NA: cstring() has no NA; use char(n, na = \"NA\") to keep NAs.", k),
-                 "mmap_error_value")
-    }
-    replace_file(file, 0, function(new) writeBin(x, new))
+    replace_file(file, 0, function(new) unwrap_rust(mm_write_cstrings_(new, x), call = call))
     return(mmap(file, mode, ...))
   }
   if (!inherits(mode, "char")) {
     mmap_abort(sprintf("a character vector maps as cstring() or char(n), not %s.", mode$name),
                "mmap_error_type")
   }
-  replace_file(file, as.double(length(x)) * attr(mode, "bytes"), function(new) {
+  replace_file(file, layout_bytes(mode, length(x)), function(new) {
     fill_mapped(new, mode, list(...)[["endian"]], function(m) m[] <- x)
   })
   mmap(file, mode, ...)

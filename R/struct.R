@@ -65,10 +65,7 @@ struct <- function(..., bytes = NULL, offset = NULL) {
   all_unnamed <- any(!is_pad) && all(unnamed[!is_pad])
   nm[unnamed] <- paste0("V", cumsum(!is_pad))[unnamed]
   names(fields) <- nm
-  if (!is.null(bytes)) {
-    check_count(bytes)
-    check_element_bytes(bytes, "`bytes`")
-  }
+  if (!is.null(bytes)) check_count(bytes)
   # Rust lays the fields out and checks them (names, types, offsets).
   new_compound(list(name = "struct", fields = fields, offset = offset,
                     bytes = if (is.null(bytes)) NULL else as.double(bytes),
@@ -222,7 +219,7 @@ field_positions <- function(mode, spec, j, call = sys.call(-1)) {
 
 # A column as stored back to the R class it came from (factor, Date, ...).
 restore_column <- function(field, v) {
-  if (identical(field$name, "int64")) {
+  if (extracts_integer64(field)) {
     v <- finish_extract(list(mode = field), v)
   }
   rattr <- field$rattr

@@ -158,7 +158,7 @@ index_arg <- function(i) {
 finish_extract <- function(x, value) {
   mode <- .subset2(x, "mode")
   if (inherits(mode, "struct")) return(restore_columns(mode, value))
-  if (mode$name != "int64") return(value)
+  if (!extracts_integer64(mode)) return(value)
   # Option mmap.bit64 = FALSE asks for doubles even when bit64 is installed.
   if (isTRUE(getOption("mmap.bit64", TRUE)) && requireNamespace("bit64", quietly = TRUE)) {
     return(structure(value, class = "integer64"))

@@ -44,15 +44,23 @@
 #' @name types
 NULL
 
+# A scalar Ctype as the Rust type table describes it: its row's name (a
+# synonym such as "integer" resolves to "int32"), width and R vector kind.
 new_ctype <- function(name, na = NULL, call = sys.call(-1)) {
   if (!is.null(na) && (!is.numeric(na) || length(na) != 1L || is.na(na))) {
     mmap_abort(sprintf("`na` must be a single number, not %s.", describe(na)),
                "mmap_error_type", call = call)
   }
-  type <- structure(list(name = name, na = na), class = c(name, "Ctype"))
-  attr(type, "bytes") <- unwrap_rust(mm_sizeof_(type), call = call)
-  type
+  info <- unwrap_rust(mm_ctype_info_(list(name = name, na = na)), call = call)
+  structure(list(name = info$name, na = na), class = c(info$name, "Ctype"),
+            bytes = info$bytes, rkind = info$rkind)
 }
+
+# Whether a Ctype is a row of the type table (compound ones have no R kind).
+is_scalar_ctype <- function(type) !is.null(attr(type, "rkind"))
+
+# Whether a Ctype's elements extract as bit64::integer64 (Rust's row says so).
+extracts_integer64 <- function(type) identical(attr(type, "rkind"), "integer64")
 
 #' @rdname types
 #' @export
@@ -115,11 +123,8 @@ as.Ctype <- function(x) {
   }
   if (inherits(x, "integer64")) return(int64())
   type <- switch(typeof(x),
-    integer = int32(),
-    double = real64(),
-    logical = logi32(),
-    complex = cplx(),
-    raw = uchar(),
+    # Base prototypes name rows of the type table (integer() is int32()).
+    integer = , double = , logical = , complex = , raw = new_ctype(typeof(x)),
     # character(n), a prototype of n empty strings, means char(n) (the seed's
     # convention); character() and actual strings mean cstring().
     character = if (length(x) && all(!is.na(x) & !nzchar(x))) char(length(x)) else cstring(),

@@ -89,7 +89,7 @@ raw_view <- function(m, from = 0, len = -1, by_reference = FALSE, call = sys.cal
 }
 
 column_view <- function(m, handle, mode, field, from, len, by_reference, call) {
-  int64 <- identical(mode$name, "int64")
+  int64 <- extracts_integer64(mode)
   bit64 <- int64 && use_bit64()
   info <- list(file = .subset2(m, "file"), off = as.double(.subset2(m, "off")),
                bytes = as.double(.subset2(m, "bytes")), spec = spec_of(m), field = as.integer(field),

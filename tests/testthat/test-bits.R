@@ -85,3 +85,18 @@ test_that("bits refuse a factor value, as every other type does, and write nothi
   b[1:2] <- as.integer(factor(c("a", "b")))
   expect_identical(b[1:3], c(TRUE, TRUE, FALSE))
 })
+
+test_that("as.mmap() sizes a bits file by Rust's layout: whole 4-byte words", {
+  for (n in c(0, 1, 31, 32, 33, 64, 65, 100)) {
+    f <- withr::local_tempfile()
+    x <- rep(c(TRUE, FALSE, TRUE), length.out = n)
+    m <- as.mmap(x, bits(), file = f)
+    expect_identical(file.size(f), ceiling(n / 32) * 4, info = n)
+    expect_identical(m[seq_len(n)], x, info = n)
+    munmap(m)
+  }
+  expect_identical(mmap:::layout_bytes(bits(), 33), 8)
+  expect_identical(mmap:::layout_bytes(int24(), 5), 15)
+  expect_identical(mmap:::layout_bytes(struct(a = int8(), b = real64()), 2), 18)
+  expect_error(mmap:::layout_bytes(cstring(), 2), "no fixed size", class = "mmap_error_value")
+})

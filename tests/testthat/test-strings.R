@@ -159,3 +159,46 @@ test_that("cstring.MaxWidth() without an argument answers as in CRAN's mmap", {
   expect_identical(cstring.MaxWidth(), 65534L)
   expect_identical(cstring.MaxWidth(c("a", "abc")), 3)
 })
+
+test_that("as.mmap() writes cstrings through Rust: generated strings round-trip, NA leaves the file as it was", {
+  set.seed(3)
+  pieces <- c("a", "b", "\u00e9", "\u4e2d", " ", "xyz", "\t")
+  for (k in 1:20) {
+    n <- sample(0:30, 1)
+    x <- vapply(seq_len(n), function(i) paste(sample(pieces, sample(0:12, 1), TRUE), collapse = ""), "")
+    f <- withr::local_tempfile()
+    m <- as.mmap(x, cstring(), file = f)
+    expect_identical(m[], enc2utf8(x), info = k)
+    expect_equal(file.size(f), sum(nchar(x, type = "bytes")) + length(x), info = k)
+    munmap(m)
+  }
+  f <- withr::local_tempfile()
+  writeBin(as.raw(1:9), f)
+  expect_error(as.mmap(c("ok", NA, "x"), cstring(), file = f), "element 2 of `x` is NA", class = "mmap_error_value")
+  expect_identical(readBin(f, "raw", 100), as.raw(1:9))
+})
+
+test_that("char() arguments are checked by the Rust spec parser, naming argument and value", {
+  expect_error(char(2.5), "`n` must be a single whole number of at least 1, not 2.5", class = "mmap_error_type")
+  expect_error(char(0), "`n`.*not 0", class = "mmap_error_type")
+  expect_error(char(NA), "`n`.*not NA", class = "mmap_error_type")
+  expect_error(char("a"), "`n`.*the string \"a\"", class = "mmap_error_type")
+  expect_error(char(1:2), "`n`", class = "mmap_error_type")
+  expect_error(char(2, nul = NA), "`nul` must be TRUE or FALSE, not NA", class = "mmap_error_type")
+  expect_error(char(2, nul = "yes"), "`nul`", class = "mmap_error_type")
+  expect_error(char(2, na = 1), "`na` must be a single string or NULL, not 1", class = "mmap_error_type")
+  expect_error(char(2, na = c("a", "b")), "`na` must be a single string or NULL", class = "mmap_error_type")
+  expect_error(char(2, na = "abc"), "`na` sentinel \"abc\" has 3 bytes", class = "mmap_error_type")
+  expect_error(char(2^31 - 1, nul = FALSE), NA)
+  expect_error(char(2^31, nul = FALSE), "at most 2147483647 bytes", class = "mmap_error_type")
+})
+
+test_that("a char(n) file is sized by Rust's layout: n + nul bytes per string", {
+  for (nul in c(TRUE, FALSE)) {
+    f <- withr::local_tempfile()
+    m <- as.mmap(c("a", "bcd", ""), char(4, nul = nul), file = f)
+    expect_equal(file.size(f), 3 * (4 + nul))
+    expect_identical(m[], c("a", "bcd", ""))
+    munmap(m)
+  }
+})

@@ -64,3 +64,33 @@ test_that("sizeof() takes a type constructor itself, as in CRAN's mmap", {
   expect_identical(.subset2(m, "mode")$name, "int16")
   expect_identical(m[], 1:3)
 })
+
+test_that("base prototypes resolve through the Rust table to the constructor's very object", {
+  protos <- list(int32 = integer(), real64 = double(), logi32 = logical(), cplx = complex(), uchar = raw())
+  for (name in names(protos)) {
+    expect_identical(as.Ctype(protos[[name]]), type_of(name), info = name)
+    expect_identical(class(as.Ctype(protos[[name]])), c(name, "Ctype"), info = name)
+  }
+  expect_identical(as.Ctype(1:3), int32())
+  expect_identical(as.Ctype(c(1.5, 2)), real64())
+  expect_identical(as.Ctype(NA), logi32())
+})
+
+test_that("every scalar type carries the R kind the Rust table gives it", {
+  table <- mmap:::mm_types_()
+  for (k in seq_along(table$type)) {
+    type <- type_of(table$type[k])
+    expect_identical(attr(type, "rkind"), table$r_type[k], info = table$type[k])
+    expect_identical(attr(type, "bytes"), table$bytes[k], info = table$type[k])
+    expect_true(mmap:::is_scalar_ctype(type), info = table$type[k])
+    # What the mapping extracts is that kind (bit64's class for int64).
+    m <- local_mmap(as.raw(rep(1, table$bytes[k] * 2)), uchar())
+    v <- mmap_set(m, mode = type)[]
+    want <- table$r_type[k]
+    if (want == "integer64") expect_true(inherits(v, "integer64") || is.double(v), info = want)
+    else expect_identical(typeof(v), want, info = table$type[k])
+  }
+  for (type in list(bits(), char(3), cstring(), struct(a = int8()))) {
+    expect_false(mmap:::is_scalar_ctype(type), info = class(type)[1])
+  }
+})

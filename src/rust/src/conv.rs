@@ -19,7 +19,7 @@ use mmapcore::{Ctype, MmError, RKind};
 pub fn condition(e: &MmError) -> Robj {
     let mut cond = List::from_names_and_values(
         ["message", "class"],
-        [Robj::from(e.to_string()), Robj::from(e.class())],
+        [Robj::from(e.to_string()), Robj::from(e.classes())],
     )
     .map(Robj::from)
     .unwrap_or_else(|_| Robj::from(e.to_string()));
@@ -59,7 +59,7 @@ pub fn spec(x: &Robj) -> Spec {
     if let Some(v) = x.as_logical_slice() {
         return Spec::Flags(v.iter().map(|b| if b.is_na() { None } else { Some(b.is_true()) }).collect());
     }
-    Spec::Other(format!("{:?}", x.rtype()).to_lowercase())
+    Spec::Other(format!("{:?} of length {}", x.rtype(), x.len()).to_lowercase())
 }
 
 /// The scalar type an R type description stands for.

@@ -73,13 +73,16 @@ fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
 }
 
 /// `which(m <op> value)`: 1-based positions, integer (double past 2^31-1).
-/// `spec` is any type spec but struct; for cstring it carries the mapping's
-/// offset table as `cindex` (rebuilt here when absent or stale).
+/// `spec` is the mapping's type spec (a struct is refused); for cstring `ix`
+/// is the mapping's offset table (rebuilt here when absent or stale).
+/// `mapping_first` is FALSE for `value <op> m`.
 #[extendr]
-fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool, ix: Robj) -> Robj {
+fn mm_compare_(h: Robj, spec: Robj, op: &str, value: Robj, int64: bool, ix: Robj, mapping_first: bool) -> Robj {
     let mut stage = Stage::new();
     let filled = (|| {
-        let hits = rec::with_view(&h, &spec, &ix, |v| v.compare(Op::parse(op)?, &scalar(&value, int64)?))?;
+        // `v < m` is `m > v`.
+        let op = if mapping_first { Op::parse(op)? } else { Op::parse(op)?.swapped() };
+        let hits = rec::with_view(&h, &spec, &ix, |v| v.compare(op, &scalar(&value, int64)?))?;
         if hits.last().is_some_and(|p| p >= i32::MAX as u64) {
             stage.fill(RKind::Double, hits.len(), |out| {
                 let OutBuf::Double(o) = out else { return Err(MmError::Internal("expected a double vector".into())) };

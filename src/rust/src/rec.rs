@@ -155,7 +155,7 @@ fn strings_out(n: u64, fill: impl FnOnce(&mut dyn FnMut(usize, Option<&[u8]>)) -
 }
 
 /// The strings of an R character vector as bytes (`None` for NA).
-fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
+pub(crate) fn strings_in(x: &Robj) -> mmapcore::Result<Vec<Option<&[u8]>>> {
     // SAFETY: `x` was checked to be a STRSXP; each element is a CHARSXP whose
     // R_CHAR holds LENGTH bytes and lives as long as `x` (protected by the caller).
     unsafe {

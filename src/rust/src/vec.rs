@@ -11,7 +11,7 @@ use mmapcore::layout::Layout;
 use mmapcore::summary;
 use mmapcore::MmError;
 
-use crate::conv::{ctype, finish, index_arg, open_retrying_after_gc, whole};
+use crate::conv::{ctype, finish, index_arg, layout, open_retrying_after_gc, whole};
 use crate::handle::{self, State};
 
 fn options(off: f64, len: f64, prot: i32, private: bool) -> mmapcore::Result<MapOptions> {
@@ -161,10 +161,42 @@ fn mm_same_file_(a: &str, b: &str) -> Robj {
     finish(mmapcore::map::same_file(Path::new(a), Path::new(b)).map(Robj::from))
 }
 
-/// Size in bytes of a type (checks the spec on the way).
+/// What the type table says of a scalar type (checking the spec on the way):
+/// list(name, bytes, rkind), with a synonym ("integer") resolved to its row.
 #[extendr]
-fn mm_sizeof_(spec: Robj) -> Robj {
-    finish(ctype(&spec).map(|t| Robj::from(t.bytes() as i32)))
+fn mm_ctype_info_(spec: Robj) -> Robj {
+    finish(ctype(&spec).and_then(|t| {
+        let info = t.info();
+        List::from_names_and_values(
+            ["name", "bytes", "rkind"],
+            [Robj::from(info.name), Robj::from(info.bytes as i32), Robj::from(info.rkind.r_name())],
+        )
+        .map(Robj::from)
+        .map_err(|e| MmError::Internal(e.to_string()))
+    }))
+}
+
+/// Bytes a mapping of `n` elements of `spec`'s layout takes.
+#[extendr]
+fn mm_layout_bytes_(spec: Robj, n: f64) -> Robj {
+    finish((|| {
+        let l = layout(&spec)?;
+        let n = whole(n, "n")?;
+        let bytes = l
+            .bytes_for(n)
+            .ok_or_else(|| MmError::Value(format!("{} elements of {} have no fixed size", n, l.name())))?;
+        Ok(Robj::from(bytes as f64))
+    })())
+}
+
+/// Writes the strings `x` to a new file `path` as a cstring mapping stores them.
+#[extendr]
+fn mm_write_cstrings_(path: &str, x: Robj) -> Robj {
+    finish((|| {
+        let values = crate::rec::strings_in(&x)?;
+        mmapcore::strings::write_cstrings(Path::new(path), &values)?;
+        Ok(Robj::from(()))
+    })())
 }
 
 /// The type table: name, bytes, R type, NA on disk.
@@ -175,14 +207,7 @@ fn mm_types_() -> Robj {
     let bytes: Vec<i32> = rows.iter().map(|r| r.bytes as i32).collect();
     let rtype: Vec<&str> = rows
         .iter()
-        .map(|r| match r.rkind {
-            mmapcore::RKind::Raw => "raw",
-            mmapcore::RKind::Logical => "logical",
-            mmapcore::RKind::Integer => "integer",
-            mmapcore::RKind::Double => "double",
-            mmapcore::RKind::Complex => "complex",
-            mmapcore::RKind::Integer64 => "integer64",
-        })
+        .map(|r| r.rkind.r_name())
         .collect();
     let na: Vec<&str> = rows.iter().map(|r| r.na_doc).collect();
     finish(
@@ -211,7 +236,9 @@ extendr_module! {
     fn mm_replacement_;
     fn mm_commit_;
     fn mm_same_file_;
-    fn mm_sizeof_;
+    fn mm_ctype_info_;
+    fn mm_layout_bytes_;
+    fn mm_write_cstrings_;
     fn mm_types_;
     fn mm_int64_to_double_;
     fn mm_summary_;

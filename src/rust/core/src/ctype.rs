@@ -55,6 +55,20 @@ pub enum RKind {
     Integer64,
 }
 
+impl RKind {
+    /// The R type's name, as `typeof()` (or bit64's class) says it.
+    pub fn r_name(self) -> &'static str {
+        match self {
+            RKind::Raw => "raw",
+            RKind::Logical => "logical",
+            RKind::Integer => "integer",
+            RKind::Double => "double",
+            RKind::Complex => "complex",
+            RKind::Integer64 => "integer64",
+        }
+    }
+}
+
 /// How a type marks a missing value on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NaRule {

@@ -44,6 +44,9 @@ pub enum MmError {
     /// A broken invariant of this package, not a user error: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
+    /// An operation mmap objects do not support (e.g. comparing a struct as a whole).
+    #[error("{0}")]
+    Op(String),
     /// A pool file that is corrupt, truncated or cannot be written.
     #[error("{0}")]
     Pool(String),
@@ -74,6 +77,16 @@ impl MmError {
             Self::Memory(_) => "mmap_error_memory",
             Self::Internal(_) => "mmap_error_internal",
             Self::Pool(_) => "mmap_error_pool",
+            Self::Op(_) => "mmap_error_op",
+        }
+    }
+
+    /// Every R condition class, most specific first: an unsupported operation
+    /// is also a type error, as R's own are.
+    pub fn classes(&self) -> Vec<&'static str> {
+        match self {
+            Self::Op(_) => vec!["mmap_error_op", "mmap_error_type"],
+            _ => vec![self.class()],
         }
     }
 }

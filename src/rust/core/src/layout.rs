@@ -15,10 +15,27 @@ pub struct CharType {
     pub na: Option<Vec<u8>>,
 }
 
+/// The most bytes one element (a string slot, a record) may take: R counts
+/// an element's bytes in an integer.
+pub const MAX_ELEMENT_BYTES: u64 = i32::MAX as u64;
+
+/// The error for an element wider than [`MAX_ELEMENT_BYTES`]; `what` names
+/// the argument that made it so.
+fn too_wide(what: &str, bytes: u64) -> MmError {
+    MmError::Type(format!(
+        "{what} makes elements of {bytes} bytes; an element can have at most {MAX_ELEMENT_BYTES} bytes"
+    ))
+}
+
 impl CharType {
     pub fn new(width: usize, nul: bool, na: Option<Vec<u8>>) -> Result<Self> {
         if width == 0 {
             return Err(MmError::Type("`n` (the width of char(n)) must be at least 1".into()));
+        }
+        let bytes = width as u64 + u64::from(nul);
+        if bytes > MAX_ELEMENT_BYTES {
+            let with = if nul { "its nul byte" } else { "no nul byte" };
+            return Err(too_wide(&format!("`n` = {width} (with {with})"), bytes));
         }
         if let Some(s) = &na {
             if s.len() > width {
@@ -126,12 +143,14 @@ impl Record {
             return Err(MmError::Type("a struct needs at least one field".into()));
         }
         let bytes = match bytes {
+            Some(b) if b as u64 > MAX_ELEMENT_BYTES => return Err(too_wide(&format!("`bytes` = {b}"), b as u64)),
             Some(b) if b < end => {
                 return Err(MmError::Layout(format!(
                     "`bytes` = {b} is too small: the fields of this struct end at byte {end}"
                 )))
             }
             Some(b) => b,
+            None if end as u64 > MAX_ELEMENT_BYTES => return Err(too_wide("a struct of these fields", end as u64)),
             None => end,
         };
         Ok(Record { fields, bytes })
@@ -186,6 +205,13 @@ impl Layout {
         }
     }
 
+    /// Bytes a mapping of `n` elements takes (bits fill whole 4-byte words);
+    /// `None` for variable-width strings or a size beyond `u64`.
+    pub fn bytes_for(&self, n: u64) -> Option<u64> {
+        let (size, per) = self.unit()?;
+        n.div_ceil(per).checked_mul(size as u64)
+    }
+
     /// Element count and trailing bytes of a mapping of `bytes` bytes
     /// (for cstring, see `strings::CIndex`).
     pub fn length(&self, bytes: usize) -> (u64, usize) {
@@ -238,5 +264,19 @@ mod tests {
         assert_eq!(Layout::Char(c).length(9), (2, 1));
         assert!(CharType::new(0, true, None).is_err());
         assert!(CharType::new(2, true, Some(b"abc".to_vec())).is_err());
+    }
+
+    #[test]
+    fn bytes_for_counts_whole_units() {
+        let bits = Layout::Bits(Endian::Little);
+        let want = [(0, 0), (1, 4), (31, 4), (32, 4), (33, 8), (64, 8), (65, 12)];
+        for (n, bytes) in want {
+            assert_eq!(bits.bytes_for(n), Some(bytes), "bits {n}");
+            assert_eq!(bits.length(bytes as usize).0, n.div_ceil(32) * 32);
+        }
+        let int24 = Layout::Scalar(Ctype::parse("int24", "little", None).unwrap());
+        assert_eq!(int24.bytes_for(5), Some(15));
+        assert_eq!(Layout::CString.bytes_for(5), None);
+        assert_eq!(int24.bytes_for(u64::MAX), None);
     }
 }

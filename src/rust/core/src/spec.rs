@@ -54,7 +54,10 @@ impl Spec {
         match self {
             Spec::Null => "NULL".into(),
             Spec::Text(s) => format!("the string \"{s}\""),
+            Spec::Numbers(v) if v.len() == 1 && v[0].is_nan() => "NA".into(),
+            Spec::Numbers(v) if v.len() == 1 => format!("{}", v[0]),
             Spec::Numbers(v) => format!("{} numbers", v.len()),
+            Spec::Flags(v) if v.len() == 1 => v[0].map_or("NA", |b| if b { "TRUE" } else { "FALSE" }).into(),
             Spec::Flags(v) => format!("{} logicals", v.len()),
             Spec::List(v) => format!("a list of {}", v.len()),
             Spec::Other(t) => t.clone(),
@@ -110,8 +113,16 @@ impl Spec {
     }
 
     fn char_type(&self) -> Result<CharType> {
-        let width = self.number("width")?.ok_or_else(|| MmError::Internal("char() spec needs a width".into()))?;
-        let width = whole(width, "n")? as usize;
+        let width = match self.get("width") {
+            Some(Spec::Numbers(v)) if v.len() == 1 && v[0] >= 1.0 && v[0] < 2f64.powi(53) && v[0].fract() == 0.0 => v[0] as usize,
+            Some(other) => {
+                return Err(MmError::Type(format!(
+                    "`n` must be a single whole number of at least 1, not {}",
+                    other.describe()
+                )))
+            }
+            None => return Err(MmError::Internal("a char() spec needs a width".into())),
+        };
         let nul = match self.get("nul") {
             None => true,
             Some(Spec::Flags(v)) if v.len() == 1 && v[0].is_some() => v[0] == Some(true),

@@ -50,6 +50,26 @@ fn shown(s: &[u8]) -> String {
 
 /// Checks and encodes the values of a replacement of `sel` (recycled later);
 /// nothing is written. Errors name the element of the mapping.
+/// Writes `values` to a new file at `path` as cstring stores them: each
+/// string's bytes and a terminating NUL. A cstring has no NA: an NA is an
+/// error naming its element, found before the file is created.
+pub fn write_cstrings(path: &std::path::Path, values: &[Option<&[u8]>]) -> Result<()> {
+    use std::io::Write;
+    if let Some(k) = values.iter().position(Option::is_none) {
+        return Err(MmError::Value(format!(
+            "element {} of `x` is NA: cstring() has no NA; use char(n, na = \"NA\") to keep NAs.",
+            k + 1
+        )));
+    }
+    let io = |op: &'static str| move |source| MmError::Io { op, path: path.to_path_buf(), source };
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).map_err(io("open"))?);
+    for text in values.iter().flatten() {
+        out.write_all(text).map_err(io("write"))?;
+        out.write_all(&[0]).map_err(io("write"))?;
+    }
+    out.flush().map_err(io("write"))
+}
+
 pub fn encode_char(ct: &CharType, sel: &Selection, values: &[Option<&[u8]>]) -> Result<Vec<u8>> {
     let used = crate::codec::values_used(sel.len() as usize, values.len())?;
     let size = ct.bytes();
@@ -314,5 +334,28 @@ mod tests {
         let mut out = Vec::new();
         ix.extract(bytes, &Selection::Positions(vec![2, 1, NA_POS]), |_, v| out.push(v.map(<[u8]>::to_vec))).unwrap();
         assert_eq!(out, vec![Some(vec![]), Some(b"bcd".to_vec()), None]);
+    }
+
+    #[test]
+    fn cstrings_are_written_nul_terminated_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("mmap-cstrings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.bin");
+        let values: Vec<Option<&[u8]>> = vec![Some(b"apple"), Some(b""), Some("\u{e9}t\u{e9}".as_bytes())];
+        write_cstrings(&path, &values).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes, b"apple\0\0\xc3\xa9t\xc3\xa9\0");
+        let ix = CIndex::build(&bytes);
+        assert_eq!(ix.len(), 3);
+        let mut back = Vec::new();
+        ix.extract(&bytes, &Selection::Range { start: 0, len: 3 }, |_, t| back.push(t.map(<[u8]>::to_vec))).unwrap();
+        assert_eq!(back, values.iter().map(|v| v.map(<[u8]>::to_vec)).collect::<Vec<_>>());
+
+        // An NA is refused before the file is touched.
+        let e = write_cstrings(&path, &[Some(b"x"), None]).unwrap_err();
+        assert_eq!(e.class(), "mmap_error_value");
+        assert!(e.to_string().contains("element 2"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

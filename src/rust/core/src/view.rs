@@ -231,8 +231,8 @@ impl<'a> LayoutView<'a> {
             Layout::Char(c) => compare::compare_char(c, self.map.bytes()?, op, value),
             Layout::CString => compare::compare_cstring(self.cindex()?, self.map.bytes()?, op, value),
             Layout::Bits(endian) => compare::compare_bits(*endian, self.map.bytes()?, self.len()?, op, value),
-            Layout::Struct(_) => Err(MmError::Type(format!(
-                "cannot compare a struct mapping as a whole with `{}`: compare one of its fields instead",
+            Layout::Struct(_) => Err(MmError::Op(format!(
+                "cannot compare a struct mapping as a whole with `{}`: compare one of its fields instead.",
                 op.symbol()
             ))),
         }
