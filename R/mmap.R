@@ -250,7 +250,8 @@ as.mmap.default <- function(x, mode = as.Ctype(x), file = tempmmap(), ...) {
   dim(x) <- NULL
   replace_file(file, bytes, function(new) {
     fill_mapped(new, mode, list(...)[["endian"]], function(m) {
-      if (inherits(mode, "bits")) m[seq_len(n)] <- x else m[] <- x
+      # A bits mapping has room for up to 31 more elements than x.
+      m[seq_len(n)] <- x
     })
   })
   m <- mmap(file, mode, ...)
