@@ -10,7 +10,7 @@ test_that("errors from Rust carry their class and the parent class mmap_error", 
 
 test_that("a broken internal invariant is an internal error, not the user's type error", {
   # The bindings are handed a type description that R never builds: not a list.
-  err <- tryCatch(mmap:::unwrap_rust(mmap:::mm_sizeof_(1)), error = identity)
+  err <- tryCatch(mmap:::unwrap_rust(mmap:::mm_ctype_info_(1)), error = identity)
   expect_s3_class(err, c("mmap_error_internal", "mmap_error"))
   expect_false(inherits(err, "mmap_error_type"))
   expect_match(conditionMessage(err), "internal error .*type spec must be a list")
