@@ -205,7 +205,7 @@ fn column(map: &Mapping, spec: &Robj, field: i32, cindex: &Robj, from: f64, len:
     let l = layout(spec)?;
     let col = match &l {
         Layout::Struct(r) => {
-            let k = usize::try_from(field - 1).map_err(|_| MmError::Type("internal: a struct column needs a field".into()))?;
+            let k = usize::try_from(field - 1).map_err(|_| MmError::Internal("a struct column needs a field".into()))?;
             Column::field(r, k, map.len())?
         }
         Layout::CString => Column::whole(&l, map.len(), Some(shared_index(map, cindex)?))?,
@@ -287,7 +287,7 @@ fn value_robj(v: Value) -> Robj {
 #[allow(clippy::too_many_arguments)]
 fn mm_summary_op_(h: Robj, spec: Robj, field: i32, cindex: Robj, from: f64, len: f64, op: &str, narm: bool) -> Robj {
     finish((|| {
-        let op = Op::parse(op).ok_or_else(|| MmError::Type(format!("internal: unknown summary \"{op}\"")))?;
+        let op = Op::parse(op).ok_or_else(|| MmError::Internal(format!("unknown summary \"{op}\"")))?;
         let map = handle::mapping(&h)?;
         let col = column(&map, &spec, field, &cindex, from, len)?;
         let bytes = map.bytes()?;

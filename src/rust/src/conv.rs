@@ -293,7 +293,7 @@ pub fn catch_r_error<T, F: FnOnce() -> T>(body: F) -> mmapcore::Result<T> {
     match (call.out, call.error) {
         (Some(out), None) => Ok(out),
         (_, Some(message)) => Err(MmError::Memory(message)),
-        (None, None) => Err(MmError::Memory("internal: R skipped a protected call".into())),
+        (None, None) => Err(MmError::Internal("R skipped a protected call".into())),
     }
 }
 

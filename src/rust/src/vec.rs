@@ -38,7 +38,7 @@ fn mm_open_(path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
 fn mm_attach_(h: Robj, path: &str, off: f64, len: f64, prot: i32, private: bool) -> Robj {
     let attached = (|| {
         if !matches!(handle::state(&h)?, State::Detached) {
-            return Err(MmError::Type("internal: the handle is already attached".into()));
+            return Err(MmError::Internal("the handle is already attached".into()));
         }
         handle::prepare(&h)?;
         let opts = options(off, len, prot, private)?;

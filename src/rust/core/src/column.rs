@@ -73,11 +73,11 @@ impl Column {
             Layout::Bits(e) => (Element::Bits(*e), layout.length(bytes).0),
             Layout::Char(c) => (Element::Char(c.clone(), Geometry::dense(c.bytes())), (bytes / c.bytes()) as u64),
             Layout::CString => {
-                let ix = cindex.ok_or_else(|| MmError::Type("internal: a cstring column needs its index".into()))?;
+                let ix = cindex.ok_or_else(|| MmError::Internal("a cstring column needs its index".into()))?;
                 let n = ix.len();
                 (Element::CString(ix), n)
             }
-            Layout::Struct(_) => return Err(MmError::Type("internal: a struct is viewed one field at a time".into())),
+            Layout::Struct(_) => return Err(MmError::Internal("a struct is viewed one field at a time".into())),
         };
         Ok(Column { element, start: 0, len })
     }
@@ -87,7 +87,7 @@ impl Column {
         let f = record
             .fields
             .get(field)
-            .ok_or_else(|| MmError::Type(format!("internal: the struct has no field {}", field + 1)))?;
+            .ok_or_else(|| MmError::Internal(format!("the struct has no field {}", field + 1)))?;
         let g = Geometry { size: f.ftype.bytes(), stride: record.bytes, offset: f.offset };
         let element = match &f.ftype {
             FieldType::Scalar(d) => Element::Scalar(d.clone(), g),
@@ -147,7 +147,7 @@ impl Column {
             Selection::Positions(p) => p.iter().any(|&k| k != NA_POS && k >= self.len),
         };
         if past {
-            return Err(MmError::Type("internal: a view position is past its end".into()));
+            return Err(MmError::Internal("a view position is past its end".into()));
         }
         Ok(())
     }
@@ -162,9 +162,9 @@ impl Column {
                 crate::bits::extract(*e, bytes, &abs, o);
                 Ok(())
             }
-            (Element::Bits(_), _) => Err(MmError::Type("internal: bits decode to logical".into())),
+            (Element::Bits(_), _) => Err(MmError::Internal("bits decode to logical".into())),
             (Element::Char(..) | Element::CString(_), _) => {
-                Err(MmError::Type("internal: strings decode to character".into()))
+                Err(MmError::Internal("strings decode to character".into()))
             }
         }
     }
@@ -179,7 +179,7 @@ impl Column {
                 Ok(())
             }
             Element::CString(ix) => ix.extract(bytes, &abs, f),
-            Element::Scalar(..) | Element::Bits(_) => Err(MmError::Type("internal: not a string column".into())),
+            Element::Scalar(..) | Element::Bits(_) => Err(MmError::Internal("not a string column".into())),
         }
     }
 
@@ -187,7 +187,7 @@ impl Column {
     pub fn block<'a>(&self, bytes: &'a [u8], from: u64, len: usize, scratch: &'a mut Scratch) -> Result<Block<'a>> {
         let window = Column { element: self.element.clone(), start: self.start + from, len: len as u64 };
         if let Some(run) = window.verbatim(bytes) {
-            let kind = self.rkind().ok_or_else(|| MmError::Type("internal: strings have no numeric blocks".into()))?;
+            let kind = self.rkind().ok_or_else(|| MmError::Internal("strings have no numeric blocks".into()))?;
             return Ok(match kind {
                 RKind::Raw => Block::Raw(run),
                 RKind::Integer | RKind::Logical => Block::Int(bytemuck::cast_slice(run)),
@@ -197,7 +197,7 @@ impl Column {
             });
         }
         let sel = Selection::Range { start: from, len: len as u64 };
-        let kind = self.rkind().ok_or_else(|| MmError::Type("internal: strings have no numeric blocks".into()))?;
+        let kind = self.rkind().ok_or_else(|| MmError::Internal("strings have no numeric blocks".into()))?;
         Ok(match kind {
             RKind::Raw => {
                 self.extract(bytes, &sel, OutBuf::Raw(grow(&mut scratch.raw, len)))?;

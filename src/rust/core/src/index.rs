@@ -370,7 +370,7 @@ pub fn resolve_cells(cells: IndexArg<'_>, nrow: u64, ncol: u64) -> Result<Select
             IndexArg::Int(v) => Ok(int_num(v[k])),
             IndexArg::Real(v) => Ok(real_num(v[k])),
             IndexArg::Missing | IndexArg::Logical(_) | IndexArg::Seq { .. } => {
-                Err(MmError::Type("internal: a cell index is an integer or double matrix".into()))
+                Err(MmError::Internal("a cell index is an integer or double matrix".into()))
             }
         }
     };

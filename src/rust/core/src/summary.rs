@@ -151,7 +151,7 @@ fn fold<A: Send>(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(MmError::Type("internal: a summary thread panicked".into()))))
+            .map(|h| h.join().unwrap_or_else(|_| Err(MmError::Internal("a summary thread panicked".into()))))
             .collect()
     })
 }
