@@ -188,6 +188,9 @@ test_that("char() arguments are checked by the Rust spec parser, naming argument
   expect_error(char(2, nul = "yes"), "`nul`", class = "mmap_error_type")
   expect_error(char(2, na = 1), "`na` must be a single string or NULL, not 1", class = "mmap_error_type")
   expect_error(char(2, na = c("a", "b")), "`na` must be a single string or NULL", class = "mmap_error_type")
+  # NA_character_ is not the text "NA".
+  expect_error(char(2, na = NA_character_), "`na` must be a single string or NULL, not NA", class = "mmap_error_type")
+  expect_error(char(2, na = NA), "`na`", class = "mmap_error_type")
   expect_error(char(2, na = "abc"), "`na` sentinel \"abc\" has 3 bytes", class = "mmap_error_type")
   expect_error(char(2^31 - 1, nul = FALSE), NA)
   expect_error(char(2^31, nul = FALSE), "at most 2147483647 bytes", class = "mmap_error_type")

@@ -48,6 +48,11 @@ pub fn spec(x: &Robj) -> Spec {
         return Spec::List(list.iter().map(|(k, v)| (k.to_string(), spec(&v))).collect());
     }
     if let Some(s) = x.as_str() {
+        // extendr reads NA_character_ as the text "NA": keep it apart, so that
+        // char(3, na = NA_character_) is refused rather than taken as "NA".
+        if x.is_na() {
+            return Spec::Other("NA_character_".into());
+        }
         return Spec::Text(s.to_string());
     }
     if let Some(v) = x.as_real_slice() {

@@ -66,7 +66,14 @@ impl Spec {
 
     /// The byte order a description asks for (`native` when it names none).
     pub fn endian(&self) -> Result<Endian> {
-        Endian::parse(self.text("endian").unwrap_or("native"))
+        match self.get("endian") {
+            None => Ok(Endian::native()),
+            Some(Spec::Text(s)) => Endian::parse(s),
+            Some(other) => Err(MmError::Type(format!(
+                "`endian` must be \"little\", \"big\" or \"native\", not {}",
+                other.describe()
+            ))),
+        }
     }
 
     /// The type's name, as the constructor set it.
