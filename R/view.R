@@ -110,6 +110,9 @@ use_bit64 <- function() {
 native_summary <- function(x, op, na.rm, call) {
   if (!inherits(x, "mmap") || !is.null(.subset2(x, "extractFUN")) || is.struct(x)) return(NULL)
   if (!is.logical(na.rm) || length(na.rm) != 1L) return(NULL)
+  # int64 is summarised as bit64 does it, only when m[] gives integer64 and
+  # na.rm is TRUE or FALSE (bit64's C code reads NA as TRUE).
+  if (extracts_integer64(.subset2(x, "mode")) && (!use_bit64() || is.na(na.rm))) return(NULL)
   res <- unwrap_rust(mm_summary_op_(handle_of(x, call = call), spec_of(x), 0L, .subset2(x, "cindex"), 0, -1,
                            op, isTRUE(na.rm)), call = call)
   if (is.null(res)) return(NULL)
@@ -125,7 +128,10 @@ native_summary <- function(x, op, na.rm, call) {
 #' data: integer and logical results are identical to base R's (a sum
 #' outside the integer range becomes a double, as in R), doubles are summed
 #' with compensation (at least as accurate as R's long double), `na.rm` is
-#' honoured, and an empty mapping gives base R's answer and warnings. Where
+#' honoured, and an empty mapping gives base R's answer and warnings. An
+#' `int64()` mapping gives bit64's `integer64` answers for `sum()`, `min()`,
+#' `max()`, `range()`, `any()` and `all()` (an overflowing sum is `NA` with
+#' bit64's warning), also without a copy. Where
 #' base R would coerce or reject the type (complex `min()`, raw `sum()`), or
 #' for strings, structs and mappings with an [extractFUN()], the function is
 #' applied to [mmap_view()] of the mapping, so the answer (or the error) is

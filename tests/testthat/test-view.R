@@ -489,3 +489,44 @@ test_that("a view of a read-only mapping twice the size of RAM reserves nothing"
   w <- mmap_view(m)[(n - 9):n]
   expect_identical(w, numeric(10))
 })
+
+test_that("int64 summaries of a mapping are bit64's, computed in Rust without a copy (generated)", {
+  skip_if_not_installed("bit64")
+  withr::local_options(mmap.bit64 = TRUE)
+  big <- bit64::as.integer64("9223372036854775807")
+  set.seed(11)
+  cases <- list(
+    empty = bit64::integer64(),
+    plain = bit64::as.integer64(sample(-1e6:1e6, 50)),
+    na_first = c(bit64::NA_integer64_, big, big),
+    overflow_first = c(big, big, bit64::NA_integer64_),
+    overflow_middle = c(big, bit64::as.integer64(1), bit64::as.integer64(-1)),
+    all_na = rep(bit64::NA_integer64_, 3),
+    zeros = bit64::as.integer64(c(0, 0, NA)),
+    large = {
+      x <- bit64::as.integer64(sample(-1e9:1e9, 3e5, TRUE))
+      x[sample(3e5, 20)] <- bit64::NA_integer64_
+      x
+    }
+  )
+  ops <- c("sum", "min", "max", "range", "any", "all", "mean", "prod")
+  for (name in names(cases)) {
+    m <- local_mmap(cases[[name]], int64())
+    base <- m[]
+    for (op in ops) {
+      for (na.rm in c(FALSE, TRUE)) {
+        f <- summaries[[op]]
+        info <- paste(name, op, "na.rm =", na.rm)
+        got <- outcome(f(m, na.rm))
+        want <- outcome(f(base, na.rm))
+        expect_identical(got$warnings, want$warnings, info = info)
+        expect_identical(got$value, want$value, info = info)
+      }
+    }
+  }
+  # No copy of the data: summing 8 MB of int64 allocates a few bytes in R.
+  skip_if_not_installed("bench")
+  m <- local_mmap(bit64::as.integer64(seq_len(1e6)), int64())
+  expect_lt(as.numeric(bench::mark(sum(m), iterations = 3)$mem_alloc), 1e5)
+  expect_identical(sum(m), bit64::as.integer64(500000500000))
+})

@@ -278,6 +278,14 @@ fn value_robj(v: Value) -> Robj {
         }
         Value::Dbl(v) => Robj::from(v),
         Value::Cplx([re, im]) => Robj::from(Rcplx::new(re, im)),
+        Value::I64(v) => {
+            // bit64's integer64: the i64 bit patterns in a double vector.
+            let bits: Vec<f64> = v.iter().map(|&x| f64::from_bits(x as u64)).collect();
+            let mut r = Robj::from(bits);
+            // Setting a class on a fresh, unshared vector cannot fail.
+            let _ = r.set_class(["integer64"]);
+            r
+        }
     }
 }
 

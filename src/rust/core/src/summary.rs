@@ -57,6 +57,8 @@ pub enum Value {
     Lgl(i32),
     Dbl(Vec<f64>),
     Cplx([f64; 2]),
+    /// bit64's integer64: i64 values, `i64::MIN` being NA.
+    I64(Vec<i64>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,12 +97,17 @@ pub fn summarise(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Optio
         (RKind::Double, Op::Min | Op::Max | Op::Range) => dbl_extremes(col, bytes, op, narm).map(Some),
         (RKind::Complex, Op::Sum) => cplx_sum(col, bytes, narm).map(|v| plain(Value::Cplx(v))),
         (RKind::Complex, Op::Mean) => cplx_mean(col, bytes, narm).map(|v| plain(Value::Cplx(v))),
+        // bit64's own semantics, so that `sum(m)` needs no copy of the data.
+        (RKind::Integer64, Op::Sum) => int64_sum(col, bytes, narm).map(Some),
+        (RKind::Integer64, Op::Min | Op::Max | Op::Range) => int64_extremes(col, bytes, op, narm).map(Some),
+        (RKind::Integer64, Op::Any | Op::All) => int_any_all(col, bytes, op, narm).map(Some),
         // R coerces doubles to logical with a warning, rejects complex and raw in
         // min/max/sum, and bit64 owns integer64's semantics: R answers those.
         (RKind::Double, Op::Any | Op::All)
         | (RKind::Complex, Op::Prod | Op::Min | Op::Max | Op::Range | Op::Any | Op::All)
         | (RKind::Raw, _)
-        | (RKind::Integer64, _) => Ok(None),
+        // bit64 divides and multiplies in long double: R answers those.
+        | (RKind::Integer64, Op::Mean | Op::Prod) => Ok(None),
     }
 }
 
@@ -120,8 +127,18 @@ fn fold<A: Send>(
     init: impl Fn() -> A + Sync,
     step: impl Fn(&mut A, Block<'_>) -> bool + Sync,
 ) -> Result<Vec<A>> {
+    fold_with(threads_for(col.len), col, bytes, init, step)
+}
+
+/// [`fold`] on `threads` threads; one thread visits the blocks in order.
+fn fold_with<A: Send>(
+    threads: usize,
+    col: &Column,
+    bytes: &[u8],
+    init: impl Fn() -> A + Sync,
+    step: impl Fn(&mut A, Block<'_>) -> bool + Sync,
+) -> Result<Vec<A>> {
     let n = col.len;
-    let threads = threads_for(n);
     let per = n.div_ceil(threads as u64).max(1);
     let run = |from: u64, to: u64| -> Result<A> {
         let mut acc = init();
@@ -427,15 +444,20 @@ struct Truth {
 
 fn int_any_all(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Answer> {
     let parts = fold(col, bytes, Truth::default, |acc, b| {
-        let Block::Int(v) = b else { return false };
-        for &x in v {
-            if x == NA_INT {
+        let mut see = |na: bool, nonzero: bool| {
+            if na {
                 acc.any_na = true;
-            } else if x != 0 {
+            } else if nonzero {
                 acc.any_true = true;
             } else {
                 acc.any_false = true;
             }
+        };
+        match b {
+            Block::Int(v) => v.iter().for_each(|&x| see(x == NA_INT, x != 0)),
+            // bit64's any() and all() read integer64 the same way.
+            Block::I64(v) => v.iter().for_each(|&x| see(x == NA_INTEGER64, x != 0)),
+            Block::Dbl(_) | Block::Cplx(_) | Block::Raw(_) => return false,
         }
         // any() is settled by a TRUE, all() by a FALSE.
         !(op == Op::Any && acc.any_true || op == Op::All && acc.any_false)
@@ -1070,6 +1092,82 @@ fn cplx_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<[f64; 2]> {
     Ok([m[0] + tr.value(false) / n, m[1] + ti.value(false) / n])
 }
 
+// ---------------------------------------------------------------------------
+// integer64, as bit64 computes it
+
+/// bit64's NA, and the extremes it reports for no values (`i64::MIN` is NA).
+const NA_INTEGER64: i64 = i64::MIN;
+const MAX_INTEGER64: i64 = i64::MAX;
+const MIN_INTEGER64: i64 = -i64::MAX;
+
+/// bit64 adds in order and stops at the first NA (without `na.rm`), which
+/// gives NA, or at the first overflow, which gives NA and a warning: so does
+/// this, on one thread.
+fn int64_sum(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Stop {
+        Na,
+        Overflow,
+    }
+    let parts = fold_with(1, col, bytes, || (0i64, None), |(total, stop), b| {
+        let Block::I64(v) = b else { return false };
+        for &x in v {
+            if x == NA_INTEGER64 {
+                if narm {
+                    continue;
+                }
+                *stop = Some(Stop::Na);
+                return false;
+            }
+            match total.checked_add(x) {
+                Some(t) => *total = t,
+                None => {
+                    *stop = Some(Stop::Overflow);
+                    return false;
+                }
+            }
+        }
+        true
+    })?;
+    let (total, stop) = parts.into_iter().next().unwrap_or((0, None));
+    Ok(match stop {
+        None => Answer { value: Value::I64(vec![total]), warnings: Vec::new() },
+        Some(Stop::Na) => Answer { value: Value::I64(vec![NA_INTEGER64]), warnings: Vec::new() },
+        Some(Stop::Overflow) => Answer {
+            value: Value::I64(vec![NA_INTEGER64]),
+            warnings: vec!["NAs produced by integer64 overflow".into()],
+        },
+    })
+}
+
+/// bit64's min, max and range: NA if any value is NA (without `na.rm`); with
+/// no value, +/-(2^63 - 1), with a warning when the vector is empty.
+fn int64_extremes(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Answer> {
+    let parts = fold(col, bytes, || (MAX_INTEGER64, MIN_INTEGER64, false), |(lo, hi, na), b| {
+        let Block::I64(v) = b else { return false };
+        for &x in v {
+            if x == NA_INTEGER64 {
+                *na = true;
+            } else {
+                *lo = (*lo).min(x);
+                *hi = (*hi).max(x);
+            }
+        }
+        narm || !*na
+    })?;
+    let (lo, hi, na) = parts
+        .into_iter()
+        .fold((MAX_INTEGER64, MIN_INTEGER64, false), |(lo, hi, na), (l, h, n)| (lo.min(l), hi.max(h), na | n));
+    let (lo, hi) = if na && !narm { (NA_INTEGER64, NA_INTEGER64) } else { (lo, hi) };
+    let (value, empty) = match op {
+        Op::Min => (vec![lo], "no non-NA value, returning +9223372036854775807"),
+        Op::Max => (vec![hi], "no non-NA value, returning -9223372036854775807"),
+        _ => (vec![lo, hi], "no non-NA value, returning c(+9223372036854775807, -9223372036854775807)"),
+    };
+    let warnings = if col.len == 0 { vec![empty.to_string()] } else { Vec::new() };
+    Ok(Answer { value: Value::I64(value), warnings })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1237,5 +1335,56 @@ mod tests {
         assert_eq!((empty.count, empty.na), (0, 0));
         assert!(empty.mean().is_nan());
         assert!(describe(&col_of("cplx", &[0; 16]), &[0; 16]).is_err());
+    }
+
+    fn i64s(v: &[i64]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn int64_sums_stop_where_bit64_stops() {
+        let na = NA_INTEGER64;
+        let big = i64::MAX;
+        let answer = |v: &[i64], narm| summarise(&col_of("int64", &i64s(v)), &i64s(v), Op::Sum, narm).unwrap().unwrap();
+        assert_eq!(answer(&[1, 2, 3], false).value, Value::I64(vec![6]));
+        assert_eq!(answer(&[], false).value, Value::I64(vec![0]));
+        // NA first: NA, no warning; overflow first: NA and bit64's warning.
+        let a = answer(&[1, na, big, big], false);
+        assert_eq!((a.value, a.warnings.len()), (Value::I64(vec![na]), 0));
+        let a = answer(&[big, big, na], false);
+        assert_eq!((a.value, a.warnings), (Value::I64(vec![na]), vec!["NAs produced by integer64 overflow".to_string()]));
+        // An overflow in the middle is an overflow even when the end fits.
+        let a = answer(&[big, 1, -1], true);
+        assert_eq!(a.warnings.len(), 1);
+        assert_eq!(answer(&[5, na, -7], true).value, Value::I64(vec![-2]));
+    }
+
+    #[test]
+    fn int64_extremes_and_truth_as_bit64() {
+        let na = NA_INTEGER64;
+        let run64 = |v: &[i64], op, narm| summarise(&col_of("int64", &i64s(v)), &i64s(v), op, narm).unwrap().unwrap();
+        assert_eq!(run64(&[4, -9, 7], Op::Range, false).value, Value::I64(vec![-9, 7]));
+        assert_eq!(run64(&[4, na, 7], Op::Min, false).value, Value::I64(vec![na]));
+        assert_eq!(run64(&[4, na, 7], Op::Max, true).value, Value::I64(vec![7]));
+        // No value: bit64's extremes; a warning only for an empty vector.
+        let a = run64(&[na], Op::Range, true);
+        assert_eq!((a.value, a.warnings.len()), (Value::I64(vec![MAX_INTEGER64, MIN_INTEGER64]), 0));
+        let a = run64(&[], Op::Min, false);
+        assert_eq!((a.value, a.warnings.len()), (Value::I64(vec![MAX_INTEGER64]), 1));
+        assert_eq!(run64(&[0, na, 3], Op::Any, false).value, Value::Lgl(1));
+        assert_eq!(run64(&[0, na], Op::Any, false).value, Value::Lgl(NA_INT));
+        assert_eq!(run64(&[0, na], Op::Any, true).value, Value::Lgl(0));
+        assert_eq!(run64(&[1, na], Op::All, false).value, Value::Lgl(NA_INT));
+        assert_eq!(run64(&[1, na, 0], Op::All, false).value, Value::Lgl(0));
+        assert!(summarise(&col_of("int64", &i64s(&[1])), &i64s(&[1]), Op::Mean, false).unwrap().is_none());
+        // Parallel parts agree with one pass.
+        let many: Vec<i64> = (0..400_000i64).map(|k| if k % 65_537 == 5 { na } else { (k * 7919) % 100_003 - 50_000 }).collect();
+        let b = i64s(&many);
+        let present: Vec<i64> = many.iter().copied().filter(|&x| x != na).collect();
+        let want = vec![*present.iter().min().unwrap(), *present.iter().max().unwrap()];
+        assert_eq!(summarise(&col_of("int64", &b), &b, Op::Range, true).unwrap().unwrap().value, Value::I64(want));
+        assert_eq!(summarise(&col_of("int64", &b), &b, Op::Range, false).unwrap().unwrap().value, Value::I64(vec![na, na]));
+        let total: i64 = present.iter().sum();
+        assert_eq!(summarise(&col_of("int64", &b), &b, Op::Sum, true).unwrap().unwrap().value, Value::I64(vec![total]));
     }
 }
