@@ -130,8 +130,9 @@ native_summary <- function(x, op, na.rm, call) {
 #' with compensation (at least as accurate as R's long double), `na.rm` is
 #' honoured, and an empty mapping gives base R's answer and warnings. An
 #' `int64()` mapping gives bit64's `integer64` answers for `sum()`, `min()`,
-#' `max()`, `range()`, `any()` and `all()` (an overflowing sum is `NA` with
-#' bit64's warning), also without a copy. Where
+#' `max()`, `range()`, `any()`, `all()` and `mean()` (an overflowing sum is
+#' `NA` with bit64's warning; the mean is bit64's truncated long double
+#' quotient, reproduced exactly), also without a copy. Where
 #' base R would coerce or reject the type (complex `min()`, raw `sum()`), or
 #' for strings, structs and mappings with an [extractFUN()], the function is
 #' applied to [mmap_view()] of the mapping, so the answer (or the error) is

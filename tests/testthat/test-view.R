@@ -507,7 +507,12 @@ test_that("int64 summaries of a mapping are bit64's, computed in Rust without a 
       x <- bit64::as.integer64(sample(-1e9:1e9, 3e5, TRUE))
       x[sample(3e5, 20)] <- bit64::NA_integer64_
       x
-    }
+    },
+    # Sums past 2^64, where bit64's long double mean rounds at every step.
+    huge = bit64::as.integer64("4611686018427387904") + bit64::as.integer64(sample(-1e9:1e9, 5000, TRUE)),
+    near_max = big - bit64::as.integer64(sample(0:1e6, 3e4, TRUE)),
+    near_min = -big + bit64::as.integer64(sample(0:1e6, 7, TRUE)),
+    alternating = rep(c(big, -big + bit64::as.integer64(3)), 1001)
   )
   ops <- c("sum", "min", "max", "range", "any", "all", "mean", "prod")
   for (name in names(cases)) {
@@ -528,5 +533,6 @@ test_that("int64 summaries of a mapping are bit64's, computed in Rust without a 
   skip_if_not_installed("bench")
   m <- local_mmap(bit64::as.integer64(seq_len(1e6)), int64())
   expect_lt(as.numeric(bench::mark(sum(m), iterations = 3)$mem_alloc), 1e5)
+  expect_lt(as.numeric(bench::mark(mean(m), iterations = 3)$mem_alloc), 1e5)
   expect_identical(sum(m), bit64::as.integer64(500000500000))
 })

@@ -101,13 +101,14 @@ pub fn summarise(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Optio
         (RKind::Integer64, Op::Sum) => int64_sum(col, bytes, narm).map(Some),
         (RKind::Integer64, Op::Min | Op::Max | Op::Range) => int64_extremes(col, bytes, op, narm).map(Some),
         (RKind::Integer64, Op::Any | Op::All) => int_any_all(col, bytes, op, narm).map(Some),
+        (RKind::Integer64, Op::Mean) => int64_mean(col, bytes, narm).map(Some),
         // R coerces doubles to logical with a warning, rejects complex and raw in
         // min/max/sum, and bit64 owns integer64's semantics: R answers those.
         (RKind::Double, Op::Any | Op::All)
         | (RKind::Complex, Op::Prod | Op::Min | Op::Max | Op::Range | Op::Any | Op::All)
         | (RKind::Raw, _)
-        // bit64 divides and multiplies in long double: R answers those.
-        | (RKind::Integer64, Op::Mean | Op::Prod) => Ok(None),
+        // bit64's product checks overflow its own way: it answers.
+        | (RKind::Integer64, Op::Prod) => Ok(None),
     }
 }
 
@@ -1140,6 +1141,74 @@ fn int64_sum(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
     })
 }
 
+/// bit64's mean: a long double sum in order, divided by the count in long
+/// double and truncated toward zero; NA for an NA (without `na.rm`) or for no
+/// value. x86's 80-bit arithmetic (64-bit significand, ties to even) is
+/// reproduced exactly, so large values give bit64's very answer.
+fn int64_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
+    let parts = fold_with(1, col, bytes, || (0i128, 0u64, false), |(sum, count, na), b| {
+        let Block::I64(v) = b else { return false };
+        for &x in v {
+            if x == NA_INTEGER64 {
+                if narm {
+                    continue;
+                }
+                *na = true;
+                return false;
+            }
+            *sum = round_to_extended(*sum + i128::from(x));
+            *count += 1;
+        }
+        true
+    })?;
+    let (sum, count, na) = parts.into_iter().next().unwrap_or((0, 0, false));
+    let value = if na || count == 0 { NA_INTEGER64 } else { extended_quotient_truncated(sum, count) };
+    Ok(Answer { value: Value::I64(vec![value]), warnings: Vec::new() })
+}
+
+/// `v` rounded to the nearest value with a 64-bit significand (ties to even),
+/// as an x87 long double holds it.
+fn round_to_extended(v: i128) -> i128 {
+    let a = v.unsigned_abs();
+    let bits = 128 - a.leading_zeros();
+    if bits <= 64 {
+        return v;
+    }
+    let shift = bits - 64;
+    let (q, rem, half) = (a >> shift, a & ((1u128 << shift) - 1), 1u128 << (shift - 1));
+    let q = if rem > half || (rem == half && q & 1 == 1) { q + 1 } else { q };
+    // |v| < 2^127, so the rounded magnitude fits.
+    let r = (q << shift) as i128;
+    if v < 0 { -r } else { r }
+}
+
+/// `(long long)(s / n)` in x87 long double: the quotient rounded to a 64-bit
+/// significand (ties to even), then truncated toward zero; NA (the "integer
+/// indefinite" the conversion gives) when that leaves the int64 range.
+fn extended_quotient_truncated(s: i128, n: u64) -> i64 {
+    let (a, n) = (s.unsigned_abs(), u128::from(n));
+    let (q, r) = (a / n, a % n);
+    let q = if q == 0 {
+        // Below 1 the significand is finer than 1/n: no rounding reaches 1.
+        0
+    } else {
+        // v = q + r/n lies in [2^e, 2^(e+1)), where values are 2^(e-63) apart;
+        // it rounds up to q + 1 when 1 - r/n <= 2^(e-64) (a tie goes to q + 1,
+        // whose significand is even for e <= 62).
+        let e = 127 - q.leading_zeros();
+        if e >= 63 {
+            return NA_INTEGER64;
+        }
+        let up = r > 0 && ((n - r) << (64 - e)) <= n;
+        q + u128::from(up)
+    };
+    match i64::try_from(q) {
+        Ok(t) if s < 0 => -t,
+        Ok(t) => t,
+        Err(_) => NA_INTEGER64,
+    }
+}
+
 /// bit64's min, max and range: NA if any value is NA (without `na.rm`); with
 /// no value, +/-(2^63 - 1), with a warning when the vector is empty.
 fn int64_extremes(col: &Column, bytes: &[u8], op: Op, narm: bool) -> Result<Answer> {
@@ -1376,7 +1445,13 @@ mod tests {
         assert_eq!(run64(&[0, na], Op::Any, true).value, Value::Lgl(0));
         assert_eq!(run64(&[1, na], Op::All, false).value, Value::Lgl(NA_INT));
         assert_eq!(run64(&[1, na, 0], Op::All, false).value, Value::Lgl(0));
-        assert!(summarise(&col_of("int64", &i64s(&[1])), &i64s(&[1]), Op::Mean, false).unwrap().is_none());
+        assert!(summarise(&col_of("int64", &i64s(&[1])), &i64s(&[1]), Op::Prod, false).unwrap().is_none());
+        assert_eq!(run64(&[1, 2], Op::Mean, false).value, Value::I64(vec![1]));
+        assert_eq!(run64(&[-1, -2], Op::Mean, false).value, Value::I64(vec![-1]));
+        assert_eq!(run64(&[], Op::Mean, false).value, Value::I64(vec![na]));
+        assert_eq!(run64(&[na, 4], Op::Mean, false).value, Value::I64(vec![na]));
+        assert_eq!(run64(&[na, 4], Op::Mean, true).value, Value::I64(vec![4]));
+        assert_eq!(run64(&[i64::MAX, i64::MAX], Op::Mean, false).value, Value::I64(vec![i64::MAX]));
         // Parallel parts agree with one pass.
         let many: Vec<i64> = (0..400_000i64).map(|k| if k % 65_537 == 5 { na } else { (k * 7919) % 100_003 - 50_000 }).collect();
         let b = i64s(&many);
@@ -1386,5 +1461,29 @@ mod tests {
         assert_eq!(summarise(&col_of("int64", &b), &b, Op::Range, false).unwrap().unwrap().value, Value::I64(vec![na, na]));
         let total: i64 = present.iter().sum();
         assert_eq!(summarise(&col_of("int64", &b), &b, Op::Sum, true).unwrap().unwrap().value, Value::I64(vec![total]));
+    }
+
+    #[test]
+    fn extended_precision_is_x87s() {
+        // Exact below 2^64; above, 64 significant bits with ties to even.
+        assert_eq!(round_to_extended((1 << 64) - 1), (1 << 64) - 1);
+        assert_eq!(round_to_extended((1 << 64) + 1), 1 << 64);
+        assert_eq!(round_to_extended((1 << 64) + 3), (1 << 64) + 4);
+        assert_eq!(round_to_extended(-((1 << 65) + 2)), -(1 << 65));
+        assert_eq!(round_to_extended(-((1 << 65) + 6)), -((1 << 65) + 8));
+        // Quotients: truncated unless rounding to 64 bits crosses an integer.
+        let two62 = 1i128 << 62;
+        assert_eq!(extended_quotient_truncated(10 * two62 + 55, 10), (two62 + 5) as i64);
+        // 2^62 + 1 - 1/n with n > 2^1: rounds up to 2^62 + 1 (spacing 2^-1).
+        assert_eq!(extended_quotient_truncated((two62 + 1) * 8 - 1, 8), (two62 + 1) as i64);
+        assert_eq!(extended_quotient_truncated(-((two62 + 1) * 8 - 1), 8), -((two62 + 1) as i64));
+        // Small values: plain truncation.
+        assert_eq!(extended_quotient_truncated(7, 2), 3);
+        assert_eq!(extended_quotient_truncated(-7, 2), -3);
+        assert_eq!(extended_quotient_truncated(1, 3), 0);
+        // 2^63 - 1/2 is representable (spacing 1/2 there): truncated.
+        assert_eq!(extended_quotient_truncated((1i128 << 64) - 1, 2), i64::MAX);
+        // 2^63 - 1/8 rounds to 2^63, out of range: NA.
+        assert_eq!(extended_quotient_truncated((1i128 << 66) - 1, 8), NA_INTEGER64);
     }
 }
