@@ -16,6 +16,13 @@ local_pool <- function(budget = 1e9, dir = NULL, .env = parent.frame()) {
 
 `%||%` <- function(a, b) if (is.null(a)) b else a
 
+# Where the pool keeps `ref`, from one snapshot of pool_status(): between two
+# calls the finalizers of earlier refs may run and change the row count.
+where_is <- function(ref) {
+  status <- pool_status()
+  status$where[status$id == ref$id]
+}
+
 is_mapped_view <- function(x) any(grepl("mmap view of", capture.output(.Internal(inspect(x)))[1]))
 
 ref_file <- function(ref) file.path(ref$dir, sprintf("%.0f.pool", ref$id))
@@ -60,7 +67,7 @@ test_that("every atomic type round-trips from memory, from disk (as a view) and 
     r <- poolset(x)
     same(poolget(r), x)
     movetodisk(r)
-    expect_equal(pool_status()$where[pool_status()$id == r$id], "disk", info = nm)
+    expect_equal(where_is(r), "disk", info = nm)
     v <- poolget(r)
     same(v, x)
     if (length(x) > 0) expect_true(is_mapped_view(v), info = nm)
@@ -109,7 +116,7 @@ test_that("other objects go through serialize and read back into memory", {
     movetodisk(r)
     got <- poolget(r)
     if (is.environment(x)) expect_true(is.environment(got)) else expect_equal(got, x)
-    expect_equal(pool_status()$where[pool_status()$id == r$id], if (is.null(x)) "both" else "both")
+    expect_equal(where_is(r), "both")
   }
   books_ok()
 })
@@ -237,7 +244,7 @@ test_that("an object larger than the whole budget goes straight to disk", {
   local_pool(budget = 1000)
   small <- poolset(1:10)
   big <- poolset(as.double(1:1000))
-  expect_equal(pool_status()$where[pool_status()$id == big$id], "disk")
+  expect_equal(where_is(big), "disk")
   expect_equal(pool_stats()$memory_bytes, 40)
   expect_identical(poolget(big), as.double(1:1000))
   expect_true(is_mapped_view(poolget(big)))
@@ -432,9 +439,9 @@ test_that("refs work from a PSOCK cluster with a pool directory given by path", 
   lst <- poolset(list(a = 1, b = "two"))
   df <- poolset(data.frame(n = 1:3, f = factor(c("u", "v", "u"))))
   # a ref only in memory is written to disk when it is first serialized...
-  expect_equal(pool_status()$where[pool_status()$id == r$id], "memory")
+  expect_equal(where_is(r), "memory")
   expect_equal(parallel::clusterCall(cl, function(r) sum(mmap::poolget(r)), r)[[1]], sum(x))
-  expect_equal(pool_status()$where[pool_status()$id == r$id], "both")
+  expect_equal(where_is(r), "both")
   expect_true(file.exists(ref_file(r)))
   # ...and without the hook (a version-2 stream) poolget there says what to do
   m <- poolset(1:3)
