@@ -392,7 +392,7 @@ test_that("value OP m is which(value OP m[]) for every type, layout and operator
   set.seed(7)
   ops <- c("==", "!=", "<", "<=", ">", ">=")
   cases <- list(
-    uchar = list(x = as.raw(sample(0:255, 40, TRUE)), values = c(0, 17, 255.5)),
+    uchar = list(x = as.raw(sample(0:255, 40, TRUE)), values = list(0, 17, 255.5, TRUE, FALSE)),
     int8 = list(x = sample(-128:127, 40, TRUE), values = c(-128, 0, 3.5)),
     uint16 = list(x = sample(0:65535, 40, TRUE), values = c(0, 30000, -1)),
     int24 = list(x = sample(-1e6:1e6, 40, TRUE), values = c(0, -5e5, 1e7)),
@@ -401,7 +401,8 @@ test_that("value OP m is which(value OP m[]) for every type, layout and operator
     int64 = list(x = sample(-1e6:1e6, 40, TRUE), values = c(0, 12)),
     real32 = list(x = c(round(rnorm(38), 2), NA, NaN), values = c(0, 0.5)),
     real64 = list(x = c(rnorm(38), NA, Inf), values = c(0, -Inf, 0.25)),
-    logi8 = list(x = sample(c(TRUE, FALSE, NA), 40, TRUE), values = c(0, 1, TRUE)),
+    logi8 = list(x = sample(c(TRUE, FALSE, NA), 40, TRUE), values = list(0, 1, TRUE, FALSE)),
+    int16 = list(x = sample(-5:5, 40, TRUE), values = list(TRUE, FALSE, NA)),
     logi32 = list(x = sample(c(TRUE, FALSE, NA), 40, TRUE), values = c(0, 1)),
     cplx = list(x = complex(real = sample(-3:3, 40, TRUE), imaginary = sample(0:1, 40, TRUE)), values = c(1 + 0i, 2i))
   )

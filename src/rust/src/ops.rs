@@ -28,12 +28,12 @@ fn scalar(x: &Robj, int64: bool) -> mmapcore::Result<Scalar> {
             )));
         }
         Ok(match ffi::TYPEOF(sexp) {
-            SEXPTYPE::LGLSXP | SEXPTYPE::INTSXP => {
-                let v = if ffi::TYPEOF(sexp) == SEXPTYPE::LGLSXP {
-                    ffi::LOGICAL_ELT(sexp, 0)
-                } else {
-                    ffi::INTEGER_ELT(sexp, 0)
-                };
+            SEXPTYPE::LGLSXP => {
+                let v = ffi::LOGICAL_ELT(sexp, 0);
+                if v == i32::MIN { Scalar::Na } else { Scalar::Lgl(v != 0) }
+            }
+            SEXPTYPE::INTSXP => {
+                let v = ffi::INTEGER_ELT(sexp, 0);
                 if v == i32::MIN { Scalar::Na } else { Scalar::Int(v as i64) }
             }
             SEXPTYPE::REALSXP if int64 => {

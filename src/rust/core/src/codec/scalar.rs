@@ -168,7 +168,7 @@ impl Codec for Byte {
         Ok(())
     }
     fn compare<O: Order>(c: &Comparison<'_>) -> Result<Hits> {
-        c.ints::<u8, 1, O>()
+        c.raw::<O>()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::hits::Hits;
 use super::op::{Op, Scalar};
-use super::predicate::{cplx_pred, float_pred, int_set};
+use super::predicate::{cplx_pred, float_pred, int_set, IntSet};
 use super::scan::{Ctx, StoredInt};
 use crate::codec::{Codec, CodecOp, Order, Stored};
 use crate::ctype::{Ctype, RKind};
@@ -68,6 +68,22 @@ impl Comparison<'_> {
             None => Ok(Hits::default()),
             Some(set) => Ok(self.ctx.ints::<T, N, _>(self.bytes, set, self.ctype.sentinel, O::from_array::<T, N>)),
         }
+    }
+
+    /// Raw storage: a number compares with the byte's value, but a logical
+    /// with the byte as a logical (nonzero is TRUE), as R coerces raw.
+    pub(crate) fn raw<O: Order>(&self) -> Result<Hits> {
+        let Scalar::Lgl(b) = *self.value else { return self.ints::<u8, 1, O>() };
+        let truth = int_set(self.op, &Scalar::Int(i64::from(b))).ok_or_else(|| self.unsupported())?;
+        let Some(truth) = truth.and_then(|s| s.clamp(0, 1)) else { return Ok(Hits::default()) };
+        let (lo, hi) = match (truth.contains(0), truth.contains(1)) {
+            (true, true) => (0, 255),
+            (true, false) => (0, 0),
+            (false, true) => (1, 255),
+            (false, false) => return Ok(Hits::default()),
+        };
+        let bytes = IntSet { lo, hi, hole: None };
+        Ok(self.ctx.ints::<u8, 1, _>(self.bytes, bytes, None, O::from_array::<u8, 1>))
     }
 
     /// Logical storage: 0 is FALSE, `na` is NA, anything else TRUE.

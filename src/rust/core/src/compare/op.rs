@@ -66,8 +66,11 @@ impl Op {
 pub enum Scalar {
     /// Any NA (logical, integer, double, complex, character or integer64).
     Na,
-    /// An integer, logical (0/1), raw byte or integer64 value.
+    /// An integer, raw byte or integer64 value.
     Int(i64),
+    /// A logical: a number (0 or 1) to every type but raw, which R turns
+    /// into a logical instead (`as.raw(7) == TRUE`).
+    Lgl(bool),
     /// A double; NaN matches nothing, like NA.
     Real(f64),
     Cplx(f64, f64),
@@ -76,10 +79,19 @@ pub enum Scalar {
 }
 
 impl Scalar {
+    /// The value as R compares it with a number: a logical is 0 or 1.
+    pub(super) fn numeric(&self) -> Scalar {
+        match self {
+            Scalar::Lgl(b) => Scalar::Int(i64::from(*b)),
+            other => other.clone(),
+        }
+    }
+
     pub(super) fn describe(&self) -> String {
         match self {
             Scalar::Na => "NA".into(),
             Scalar::Int(v) => v.to_string(),
+            Scalar::Lgl(b) => if *b { "TRUE".into() } else { "FALSE".into() },
             Scalar::Real(x) => format!("{x}"),
             Scalar::Cplx(re, im) => format!("{re}{im:+}i"),
             Scalar::Str(s) => format!("\"{}\"", String::from_utf8_lossy(s)),

@@ -42,6 +42,7 @@ pub(super) fn int_set(op: Op, value: &Scalar) -> Option<Option<IntSet>> {
     let v = match *value {
         Scalar::Na => return Some(None),
         Scalar::Int(v) => v as i128,
+        Scalar::Lgl(b) => i128::from(b),
         Scalar::Real(t) => return Some(real_int_set(op, t)),
         Scalar::Cplx(re, im) => {
             if op.is_ordering() {
@@ -123,6 +124,7 @@ fn f64_bracket(v: i64) -> (f64, f64) {
 pub(super) fn float_pred(op: Op, value: &Scalar) -> Option<FloatPred> {
     let t = match *value {
         Scalar::Na => return Some(FloatPred::Nothing),
+        Scalar::Lgl(_) => return float_pred(op, &value.numeric()),
         Scalar::Real(t) => t,
         Scalar::Int(v) => {
             // Exact: `x < v` is `x < ceil_f64(v)`, `x <= v` is `x <= floor_f64(v)`.
@@ -182,6 +184,7 @@ pub(super) fn cplx_pred(op: Op, value: &Scalar) -> Option<CplxPred> {
     let eq = op == Op::Eq;
     let (re, im) = match *value {
         Scalar::Na => return Some(CplxPred::Nothing),
+        Scalar::Lgl(_) => return cplx_pred(op, &value.numeric()),
         Scalar::Int(v) => {
             let (floor, ceil) = f64_bracket(v);
             if floor != ceil {

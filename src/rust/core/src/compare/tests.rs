@@ -667,3 +667,35 @@ fn hits_from_positions_split_at_part_boundaries() {
     assert_eq!(h.parts.len(), 3);
     assert!(Hits::from_positions(&[]).is_empty());
 }
+
+#[test]
+fn raw_compares_with_a_logical_as_a_logical_and_others_as_numbers() {
+    // R: as.raw(c(0, 1, 7)) == TRUE is FALSE TRUE TRUE; 7L == TRUE is FALSE.
+    let raw = Ctype::new(Kind::UChar, Endian::Little, None).unwrap();
+    let bytes = [0u8, 1, 7, 0, 255];
+    let truthy = |b: u8| u8::from(b != 0);
+    for op in Op::ALL {
+        for v in [false, true] {
+            let want: Vec<u64> = (0..bytes.len() as u64)
+                .filter(|&k| {
+                    let x = truthy(bytes[k as usize]);
+                    let v = u8::from(v);
+                    match op {
+                        Op::Eq => x == v,
+                        Op::Ne => x != v,
+                        Op::Lt => x < v,
+                        Op::Le => x <= v,
+                        Op::Gt => x > v,
+                        Op::Ge => x >= v,
+                    }
+                })
+                .collect();
+            assert_eq!(compare(&raw, &bytes, op, &Scalar::Lgl(v)).unwrap().to_vec(), want, "{op:?} {v}");
+        }
+    }
+    // Numbers compare with the byte's value; other types read TRUE as 1.
+    assert_eq!(compare(&raw, &bytes, Op::Eq, &Scalar::Int(7)).unwrap().to_vec(), vec![2]);
+    let int16 = Ctype::new(Kind::Int16, Endian::Little, None).unwrap();
+    let ints: Vec<u8> = [0i16, 1, 7].iter().flat_map(|x| x.to_le_bytes()).collect();
+    assert_eq!(compare(&int16, &ints, Op::Eq, &Scalar::Lgl(true)).unwrap().to_vec(), vec![1]);
+}
