@@ -87,7 +87,7 @@ mmap.csv <- function(file, header = TRUE, sep = ",", out = tempmmap(),
   # Pass 2: records, into a new file renamed over `out` once complete.
   rows <- found$rows
   call <- sys.call()
-  replace_file(out, rows * attr(type, "bytes"), function(new) {
+  replace_file(out, layout_bytes(type, rows), function(new) {
     fill_mapped(new, type, list(...)[["endian"]], function(m) {
       handle <- handle_of(m)
       spec <- spec_of(m)

@@ -363,8 +363,8 @@ pool_read <- function(path, verify = FALSE, call = sys.call(-1)) {
 pool_map_section <- function(path, info, i) {
   kind <- info$kinds[i]
   if (info$lengths[i] == 0) return(vector(kind, 0L))
-  mode <- switch(kind, logical = logi32(), integer = int32(), double = real64(),
-                 complex = cplx(), raw = uchar())
+  # A section's R type names its on-disk type: Rust's table knows the synonyms.
+  mode <- new_ctype(kind)
   m <- mmap(path, mode, prot = mmapFlags("PROT_READ"), off = info$offsets[i], len = info$bytes[i])
   on.exit(munmap(m))
   pool_view_of(m)

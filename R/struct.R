@@ -309,7 +309,7 @@ length_info <- function(x, handle = handle_of(x, call = sys.call(-1))) {
 as.mmap.data.frame <- function(x, mode = as.struct(x), file = tempmmap(), ...) {
   mode <- as.struct(mode)
   check_string(file)
-  replace_file(file, as.double(nrow(x)) * attr(mode, "bytes"), function(new) {
+  replace_file(file, layout_bytes(mode, nrow(x)), function(new) {
     fill_mapped(new, mode, list(...)[["endian"]], function(m) m[] <- as.list(x))
   })
   mmap(file, mode, extractFUN = struct_to_df, ...)
