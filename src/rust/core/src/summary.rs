@@ -1101,52 +1101,18 @@ const NA_INTEGER64: i64 = i64::MIN;
 const MAX_INTEGER64: i64 = i64::MAX;
 const MIN_INTEGER64: i64 = -i64::MAX;
 
-/// bit64 adds in order and stops at the first NA (without `na.rm`), which
-/// gives NA, or at the first overflow, which gives NA and a warning: so does
-/// this, on one thread.
-fn int64_sum(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Stop {
-        Na,
-        Overflow,
-    }
-    let parts = fold_with(1, col, bytes, || (0i64, None), |(total, stop), b| {
-        let Block::I64(v) = b else { return false };
-        for &x in v {
-            if x == NA_INTEGER64 {
-                if narm {
-                    continue;
-                }
-                *stop = Some(Stop::Na);
-                return false;
-            }
-            match total.checked_add(x) {
-                Some(t) => *total = t,
-                None => {
-                    *stop = Some(Stop::Overflow);
-                    return false;
-                }
-            }
-        }
-        true
-    })?;
-    let (total, stop) = parts.into_iter().next().unwrap_or((0, None));
-    Ok(match stop {
-        None => Answer { value: Value::I64(vec![total]), warnings: Vec::new() },
-        Some(Stop::Na) => Answer { value: Value::I64(vec![NA_INTEGER64]), warnings: Vec::new() },
-        Some(Stop::Overflow) => Answer {
-            value: Value::I64(vec![NA_INTEGER64]),
-            warnings: vec!["NAs produced by integer64 overflow".into()],
-        },
-    })
-}
-
-/// bit64's mean: a long double sum in order, divided by the count in long
-/// double and truncated toward zero; NA for an NA (without `na.rm`) or for no
-/// value. x86's 80-bit arithmetic (64-bit significand, ties to even) is
-/// reproduced exactly, so large values give bit64's very answer.
-fn int64_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
-    let parts = fold_with(1, col, bytes, || (0i128, 0u64, false), |(sum, count, na), b| {
+/// Walks the int64 values of `col` in order on one thread, as bit64's loops
+/// do: NAs are skipped with `na.rm` and otherwise end the walk (the flag
+/// says so); `step` returns false to stop early. Returns the accumulator and
+/// whether an NA ended the walk.
+fn int64_in_order<A: Clone + Send + Sync>(
+    col: &Column,
+    bytes: &[u8],
+    narm: bool,
+    init: A,
+    step: impl Fn(&mut A, i64) -> bool + Sync,
+) -> Result<(A, bool)> {
+    let parts = fold_with(1, col, bytes, || (init.clone(), false), |(acc, na), b| {
         let Block::I64(v) = b else { return false };
         for &x in v {
             if x == NA_INTEGER64 {
@@ -1156,12 +1122,46 @@ fn int64_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
                 *na = true;
                 return false;
             }
-            *sum = round_to_extended(*sum + i128::from(x));
-            *count += 1;
+            if !step(acc, x) {
+                return false;
+            }
         }
         true
     })?;
-    let (sum, count, na) = parts.into_iter().next().unwrap_or((0, 0, false));
+    let (acc, na) = parts.into_iter().next().unwrap_or((init, false));
+    Ok((acc, na))
+}
+
+/// bit64 adds in order and stops at the first NA (without `na.rm`), which
+/// gives NA, or at the first overflow, which gives NA and a warning: so does
+/// this, on one thread.
+fn int64_sum(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
+    let ((total, overflow), na) = int64_in_order(col, bytes, narm, (0i64, false), |(total, overflow), x| {
+        match total.checked_add(x) {
+            Some(t) => *total = t,
+            None => *overflow = true,
+        }
+        !*overflow
+    })?;
+    Ok(if na {
+        Answer { value: Value::I64(vec![NA_INTEGER64]), warnings: Vec::new() }
+    } else if overflow {
+        Answer { value: Value::I64(vec![NA_INTEGER64]), warnings: vec!["NAs produced by integer64 overflow".into()] }
+    } else {
+        Answer { value: Value::I64(vec![total]), warnings: Vec::new() }
+    })
+}
+
+/// bit64's mean: a long double sum in order, divided by the count in long
+/// double and truncated toward zero; NA for an NA (without `na.rm`) or for no
+/// value. x86's 80-bit arithmetic (64-bit significand, ties to even) is
+/// reproduced exactly, so large values give bit64's very answer.
+fn int64_mean(col: &Column, bytes: &[u8], narm: bool) -> Result<Answer> {
+    let ((sum, count), na) = int64_in_order(col, bytes, narm, (0i128, 0u64), |(sum, count), x| {
+        *sum = round_to_extended(*sum + i128::from(x));
+        *count += 1;
+        true
+    })?;
     let value = if na || count == 0 { NA_INTEGER64 } else { extended_quotient_truncated(sum, count) };
     Ok(Answer { value: Value::I64(vec![value]), warnings: Vec::new() })
 }
