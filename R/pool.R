@@ -446,21 +446,19 @@ pool_write <- function(x, path) {
 #' pooldelete(r)
 #' unlink(f)
 #' @export
-movetodisk <- function(ref) {
-  check_ref(ref)
-  st <- pool_state()
-  check_owned(st, ref, "movetodisk")
-  pool_to_disk(st, ref, keep = FALSE)
-  invisible(ref)
-}
+movetodisk <- function(ref) to_disk(ref, keep = FALSE, "movetodisk")
 
 #' @rdname movetodisk
 #' @export
-copytodisk <- function(ref) {
-  check_ref(ref)
+copytodisk <- function(ref) to_disk(ref, keep = TRUE, "copytodisk")
+
+# movetodisk() and copytodisk(): write the object's file, keeping it in
+# memory or not; errors name `verb`.
+to_disk <- function(ref, keep, verb, call = sys.call(-1)) {
+  check_ref(ref, call = call)
   st <- pool_state()
-  check_owned(st, ref, "copytodisk")
-  pool_to_disk(st, ref, keep = TRUE)
+  check_owned(st, ref, verb, call = call)
+  pool_to_disk(st, ref, keep = keep, call = call)
   invisible(ref)
 }
 

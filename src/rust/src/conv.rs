@@ -114,6 +114,32 @@ pub fn index_arg(x: &Robj) -> mmapcore::Result<IndexArg<'_>> {
     }
 }
 
+/// Whether the `n` elements that `region(k, buf)` reads (R's GET_REGION,
+/// a block at a time; it returns how many it filled) are `first`,
+/// `first + 1`, ... Every element is read: nothing is taken from metadata.
+fn reads_as_run<T: Copy + Default>(
+    n: ffi::R_xlen_t,
+    first: i64,
+    mut region: impl FnMut(ffi::R_xlen_t, &mut [T]) -> ffi::R_xlen_t,
+    as_f64: impl Fn(T) -> f64,
+) -> bool {
+    let mut buf = [T::default(); 4096];
+    let mut k: ffi::R_xlen_t = 0;
+    while k < n {
+        let want = (n - k).min(buf.len() as ffi::R_xlen_t) as usize;
+        let got = region(k, &mut buf[..want]);
+        if got <= 0 || got as usize > want {
+            return false;
+        }
+        let steps = buf[..got as usize].iter().enumerate().map(|(o, &v)| (o, as_f64(v)));
+        if !mmapcore::index::continues_run(first, k as u64, steps) {
+            return false;
+        }
+        k += got;
+    }
+    true
+}
+
 /// Recognises an ALTREP run `a:b` (R's compact sequences, or any vector that
 /// holds one) without expanding it.
 ///
@@ -136,21 +162,10 @@ unsafe fn compact_int_seq(x: ffi::SEXP) -> Option<IndexArg<'static>> {
         if first == i32::MIN {
             return None;
         }
-        let mut buf = [0i32; 4096];
-        let mut k: ffi::R_xlen_t = 0;
-        while k < n {
-            let want = (n - k).min(buf.len() as ffi::R_xlen_t);
-            let got = ffi::INTEGER_GET_REGION(x, k, want, buf.as_mut_ptr());
-            if got <= 0 {
-                return None;
-            }
-            let steps = buf[..got as usize].iter().enumerate();
-            if !mmapcore::index::continues_run(first as i64, k as u64, steps.map(|(o, &v)| (o, v as f64))) {
-                return None;
-            }
-            k += got;
-        }
-        Some(IndexArg::Seq { from: first as i64, len: n as u64 })
+        let run = reads_as_run(n, first as i64, |k, buf: &mut [i32]| {
+            ffi::INTEGER_GET_REGION(x, k, buf.len() as ffi::R_xlen_t, buf.as_mut_ptr())
+        }, f64::from);
+        run.then_some(IndexArg::Seq { from: first as i64, len: n as u64 })
     }
 }
 
@@ -168,21 +183,10 @@ unsafe fn compact_real_seq(x: ffi::SEXP) -> Option<IndexArg<'static>> {
         if !(first.is_finite() && first.fract() == 0.0 && first.abs() < 2f64.powi(52)) {
             return None;
         }
-        let mut buf = [0f64; 4096];
-        let mut k: ffi::R_xlen_t = 0;
-        while k < n {
-            let want = (n - k).min(buf.len() as ffi::R_xlen_t);
-            let got = ffi::REAL_GET_REGION(x, k, want, buf.as_mut_ptr());
-            if got <= 0 {
-                return None;
-            }
-            let steps = buf[..got as usize].iter().enumerate();
-            if !mmapcore::index::continues_run(first as i64, k as u64, steps.map(|(o, &v)| (o, v))) {
-                return None;
-            }
-            k += got;
-        }
-        Some(IndexArg::Seq { from: first as i64, len: n as u64 })
+        let run = reads_as_run(n, first as i64, |k, buf: &mut [f64]| {
+            ffi::REAL_GET_REGION(x, k, buf.len() as ffi::R_xlen_t, buf.as_mut_ptr())
+        }, |v| v);
+        run.then_some(IndexArg::Seq { from: first as i64, len: n as u64 })
     }
 }
 

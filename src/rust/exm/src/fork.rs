@@ -26,22 +26,25 @@ fn copy_block(st: &mut State, b: &Block) -> c_int {
     }
 }
 
+/// Maps `fd` read-write over block `b`'s own address range, with `sharing`
+/// (MAP_SHARED or MAP_PRIVATE); MAP_FAILED on failure.
+///
+/// # Safety
+/// `fd` must hold the block's contents (at least `b.maplen` bytes), so that
+/// nothing the process reads at `b.addr` changes.
+unsafe fn remap(b: &Block, sharing: libc::c_int, fd: libc::c_int) -> *mut c_void {
+    // SAFETY: per the contract, the block's own range is replaced by a
+    // mapping of the same contents.
+    unsafe { libc::mmap(b.addr as *mut c_void, b.maplen, libc::PROT_READ | libc::PROT_WRITE, sharing | libc::MAP_FIXED, fd, 0) }
+}
+
 /// Re-map block `b` privately over its own file: its current contents are
 /// in the file (shared mapping), so nothing changes for this process, and
 /// from now on nobody writes the file.
 fn freeze(b: &mut Block) {
     // SAFETY: replaces our own shared mapping of `b.fd` by a private one of
     // the same file at the same place; contents are identical.
-    let r = unsafe {
-        libc::mmap(
-            b.addr as *mut c_void,
-            b.maplen,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_FIXED,
-            b.fd,
-            0,
-        )
-    };
+    let r = unsafe { remap(b, libc::MAP_PRIVATE, b.fd) };
     if r != libc::MAP_FAILED {
         b.flags |= FROZEN | SHARED_FILE;
     }
@@ -105,16 +108,7 @@ pub extern "C" fn fork_child() {
             continue;
         }
         // SAFETY: map the child's own copy over the block (same contents).
-        let r = unsafe {
-            libc::mmap(
-                b.addr as *mut c_void,
-                b.maplen,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_FIXED,
-                b.dup_fd,
-                0,
-            )
-        };
+        let r = unsafe { remap(b, libc::MAP_SHARED, b.dup_fd) };
         if r == libc::MAP_FAILED {
             // SAFETY: our descriptor; keep the inherited mapping.
             unsafe { libc::close(b.dup_fd) };
